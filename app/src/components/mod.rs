@@ -1,0 +1,4 @@
+//! Pieces several pages use.
+pub mod auth;
+pub mod form;
+pub mod nav;

@@ -1,0 +1,33 @@
+//! The marketplace domain the UI and the JSON API share (server only).
+//!
+//! Each function takes the tenant explicitly; nothing here reads a request.
+
+pub mod accounts;
+pub mod catalog;
+pub mod catalog_file;
+pub mod demo;
+pub mod locations;
+pub mod password;
+pub mod state;
+pub mod tokens;
+
+pub use state::AppState;
+
+use crate::error::AppError;
+
+/// Turns a unique-constraint violation into a conflict with `message`; any
+/// other database error stays internal.
+pub(crate) fn conflict_on_unique(err: sea_orm::DbErr, message: &str) -> AppError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict(message.to_string())
+        }
+        _ => err.into(),
+    }
+}
+
+/// Formats a timestamp as RFC 3339 for the wire.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,29 @@
+//! The state shared by every request handler and server function.
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+
+/// Handed to server functions through Leptos context and to axum handlers
+/// as router state.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub leptos_options: LeptosOptions,
+    /// The generated OpenAPI document, for the reference page.
+    pub openapi: std::sync::Arc<serde_json::Value>,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    /// The state inside a server function.
+    pub fn from_context() -> Result<Self, crate::error::AppError> {
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from Leptos context");
+            crate::error::AppError::Internal
+        })
+    }
+}

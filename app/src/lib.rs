@@ -1,0 +1,87 @@
+//! Plugboard's web app: Leptos pages and server functions, and (feature
+//! `ssr`) the marketplace domain behind them.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::components::auth::AuthContext;
+use crate::components::nav::Nav;
+use crate::pages::{
+    api_docs::ApiDocsPage, auth::SignInPage, auth::SignUpPage, catalog::CatalogPage,
+    home::HomePage, integration::IntegrationPage, locations::LocationsPage, not_found::NotFound,
+    settings::SettingsPage,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: navigation and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(AuthContext::new());
+
+    // Tests (and people) can tell when the page is interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/plugboard.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Plugboard".to_string() } else { format!("{t} · Plugboard") }/>
+        <Router>
+            <Nav/>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/signin") view=SignInPage/>
+                    <Route path=path!("/signup") view=SignUpPage/>
+                    <Route path=path!("/integrations") view=CatalogPage/>
+                    <Route path=path!("/integrations/:slug") view=IntegrationPage/>
+                    <Route path=path!("/locations") view=LocationsPage/>
+                    <Route path=path!("/settings") view=SettingsPage/>
+                    <Route path=path!("/docs/api") view=ApiDocsPage/>
+                </Routes>
+            </main>
+            <footer class="footer">
+                <span>"Plugboard — the open integrations hub for point-of-sale merchants."</span>
+                <a href="/v1/openapi.json">"OpenAPI"</a>
+            </footer>
+        </Router>
+    }
+}

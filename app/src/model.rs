@@ -1,0 +1,276 @@
+//! Types shared by the server and the browser: what server functions and the
+//! JSON API send. Database models never cross the wire; these do.
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Who is signed in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub user_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    /// Set for merchant users, `None` for support agents.
+    pub merchant_id: Option<Uuid>,
+    pub merchant_name: Option<String>,
+}
+
+/// What a user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Owner of one merchant.
+    Owner,
+    /// Plugboard support, across merchants.
+    Support,
+}
+
+/// A category of the catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Category {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    /// How many integrations of the catalog are in this category.
+    pub integration_count: usize,
+}
+
+/// Whether a capability appends to a surface or takes it over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Appends to the surface; several integrations may add, up to the cap.
+    Add,
+    /// Takes the surface over; one integration per location.
+    Replace,
+}
+
+/// Whether the runtime dispatches a capability today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CapabilityStatus {
+    /// Dispatched to adapters today.
+    Live,
+    /// Recognised in the schema; the adapter ships with the first partner.
+    Reserved,
+}
+
+/// A named surface of the POS.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Capability {
+    pub slug: String,
+    pub surface: String,
+    pub mode: Mode,
+    /// Maximum add-mode installs per location; absent when uncapped.
+    pub cap: Option<i32>,
+    pub status: CapabilityStatus,
+    pub capability_version: i32,
+}
+
+/// How Plugboard authenticates with a partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuthShape {
+    /// One platform-level secret; Plugboard signs short-lived JWTs.
+    PlatformShared,
+    /// The merchant pastes a partner-issued key.
+    MerchantKey,
+    /// OAuth 2.0 authorization code with PKCE.
+    Oauth,
+}
+
+impl AuthShape {
+    /// The wire name (`platform_shared`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthShape::PlatformShared => "platform_shared",
+            AuthShape::MerchantKey => "merchant_key",
+            AuthShape::Oauth => "oauth",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "platform_shared" => Some(AuthShape::PlatformShared),
+            "merchant_key" => Some(AuthShape::MerchantKey),
+            "oauth" => Some(AuthShape::Oauth),
+            _ => None,
+        }
+    }
+
+    /// A sentence for merchants: what installing will involve.
+    pub fn explain(self) -> &'static str {
+        match self {
+            AuthShape::PlatformShared => {
+                "Nothing to sign up for: Plugboard vouches for your shop with short-lived signed tokens."
+            }
+            AuthShape::MerchantKey => {
+                "You will paste the API key from your account with this partner. It is stored encrypted."
+            }
+            AuthShape::Oauth => {
+                "You will click Connect and sign in with this partner to grant access. Tokens are stored encrypted and refreshed automatically."
+            }
+        }
+    }
+}
+
+/// Whether merchants can install an integration yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationStatus {
+    /// Installable now.
+    Available,
+    /// Listed, not yet installable.
+    ComingSoon,
+}
+
+/// An integration as listed in the catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntegrationSummary {
+    pub slug: String,
+    pub name: String,
+    pub category: String,
+    pub summary: String,
+    pub auth_shape: AuthShape,
+    pub status: IntegrationStatus,
+    /// Capability slugs this integration provides.
+    pub capabilities: Vec<String>,
+}
+
+/// One field of an integration's install form, derived from its JSON Schema.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConfigField {
+    pub name: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// `string`, `integer`, `number`, `boolean` or `enum`.
+    pub kind: String,
+    pub required: bool,
+    /// Secret fields are write-only: stored encrypted, never shown again.
+    pub secret: bool,
+    pub default: Option<String>,
+    pub choices: Vec<String>,
+}
+
+/// Everything the detail page and `GET /v1/integrations/catalog/{slug}` show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntegrationDetail {
+    pub slug: String,
+    pub name: String,
+    pub category: Category,
+    pub summary: String,
+    pub description: String,
+    pub partner_url: Option<String>,
+    pub auth_shape: AuthShape,
+    pub status: IntegrationStatus,
+    pub capabilities: Vec<Capability>,
+    /// JSON Schema of the per-install configuration.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub config_schema: serde_json::Value,
+    /// The install form's fields, in schema order.
+    pub config_fields: Vec<ConfigField>,
+}
+
+/// Filters of the catalog; every one optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+pub struct CatalogQuery {
+    /// Free text matched against name, summary, description and capabilities.
+    pub q: Option<String>,
+    /// Category slug.
+    pub category: Option<String>,
+    /// Capability slug.
+    pub capability: Option<String>,
+}
+
+/// The catalog, filtered, with the facets needed to filter further.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Catalog {
+    pub categories: Vec<Category>,
+    pub capabilities: Vec<Capability>,
+    pub integrations: Vec<IntegrationSummary>,
+}
+
+/// A location of the signed-in merchant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Location {
+    pub id: Uuid,
+    pub name: String,
+    pub city: String,
+    pub timezone: String,
+    /// The ids POS providers use for this location.
+    pub external_ids: Vec<ExternalId>,
+}
+
+/// The id one provider uses for a location.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ExternalId {
+    pub provider: String,
+    pub external_id: String,
+}
+
+/// What a client sends to create or change a location.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LocationInput {
+    pub name: String,
+    pub city: String,
+    /// IANA time-zone name, e.g. `Asia/Jakarta`.
+    pub timezone: String,
+    /// Replaces the location's external ids when present.
+    #[serde(default)]
+    pub external_ids: Option<Vec<ExternalId>>,
+}
+
+/// An API token as listed (never the secret itself).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApiTokenInfo {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the token, to tell tokens apart.
+    pub prefix: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+/// A token just created: the only time its secret is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewApiToken {
+    pub info: ApiTokenInfo,
+    pub token: String,
+}
+
+/// Common IANA time zones offered in forms; any valid IANA name is accepted.
+pub const COMMON_TIMEZONES: &[&str] = &[
+    "Asia/Jakarta",
+    "Asia/Makassar",
+    "Asia/Jayapura",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Bangkok",
+    "Asia/Manila",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Europe/London",
+    "America/New_York",
+    "UTC",
+];

@@ -1,0 +1,9 @@
+//! One module per page.
+pub mod api_docs;
+pub mod auth;
+pub mod catalog;
+pub mod home;
+pub mod integration;
+pub mod locations;
+pub mod not_found;
+pub mod settings;

@@ -1,0 +1,22 @@
+//! Database entities of Plugboard.
+//!
+//! Every tenant-owned table carries `merchant_id`; the query helpers on each
+//! entity take the merchant explicitly so that no caller can forget the tenant.
+
+pub mod api_token;
+pub mod capability;
+pub mod category;
+pub mod integration;
+pub mod integration_capability;
+pub mod location;
+pub mod location_external_id;
+pub mod login_attempt;
+pub mod merchant;
+pub mod user;
+
+pub use sea_orm;
+
+/// Current UTC time, the one clock every entity timestamp uses.
+pub fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

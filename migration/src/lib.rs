@@ -1,0 +1,14 @@
+//! Database migrations, applied at start-up and by `plugboard migrate`.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_foundation;
+
+/// The ordered list of Plugboard migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_foundation::Migration)]
+    }
+}

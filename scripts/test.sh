@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every check Plugboard has: formatting, clippy (warnings denied) for the
+# server and the wasm build, unit and integration tests (SQLite always,
+# PostgreSQL when reachable), and the Playwright suite in Debian's Chromium.
+# Installs whatever is missing first.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/setup.sh" --browser
+export PATH="$HOME/.cargo/bin:$ROOT/.tools/node/node_modules/.bin:$PATH"
+
+step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "clippy (server side, all targets)"
+cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+
+step "clippy (browser side, wasm32)"
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests"
+# PostgreSQL tests use PLUGBOARD_TEST_POSTGRES_URL (default
+# postgres://postgres@127.0.0.1:5432/postgres) and skip, saying why, when it is
+# unreachable.
+cargo test --workspace --exclude frontend
+
+step "build the site (cargo leptos build)"
+cargo leptos build
+
+step "Playwright end-to-end tests"
+mkdir -p end2end/artifacts
+(cd end2end && npx playwright test)
+
+step "all checks passed"

@@ -1,0 +1,56 @@
+//! The JSON APIs, one module per resource, collected with their OpenAPI
+//! description.
+pub mod auth;
+pub mod catalog;
+pub mod error;
+pub mod health;
+pub mod locations;
+pub mod me;
+
+use app::domain::AppState;
+use axum::Router;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Plugboard API",
+        description = "The integrations hub for point-of-sale merchants. Errors always use the envelope {\"error\":{\"code\",\"message\"}}.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "catalog", description = "The integrations catalog (public)"),
+        (name = "locations", description = "A merchant's locations"),
+        (name = "account", description = "The token's merchant"),
+        (name = "meta", description = "Health and API description")
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every JSON route, and the OpenAPI document that describes them.
+pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(catalog::list))
+        .routes(routes!(catalog::detail))
+        .routes(routes!(me::me))
+        .routes(routes!(locations::list, locations::create))
+        .routes(routes!(locations::get, locations::update, locations::delete))
+        .split_for_parts()
+}

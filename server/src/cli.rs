@@ -1,0 +1,260 @@
+//! The command line: `serve`, `migrate`, `users`, `tokens`, `catalog`.
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use app::domain::{accounts, catalog_file::CatalogFile, tokens};
+use app::model::Role;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::{db, startup, telemetry};
+
+/// Plugboard: the integrations hub for point-of-sale merchants.
+#[derive(Debug, Parser)]
+#[command(name = "plugboard", version, about)]
+pub struct Cli {
+    /// A TOML config file (default: ./plugboard.toml when present).
+    #[arg(long, global = true, env = "PLUGBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app and the integration runtime.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage people who sign in.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Manage merchant API tokens.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// Check or load the integrations catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+/// `plugboard users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user (support agents are created only this way).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum, default_value = "support")]
+        role: RoleArg,
+        /// Read the password from standard input instead of prompting or
+        /// generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// A role on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Cross-merchant support agent.
+    Support,
+}
+
+/// `plugboard tokens …`
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an API token for the merchant of a user and print it.
+    Create {
+        /// E-mail of a merchant user.
+        #[arg(long)]
+        email: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// `plugboard catalog …`
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Check a catalog file without touching the database.
+    Check {
+        /// The file (default: the built-in catalog).
+        file: Option<PathBuf>,
+    },
+    /// Load a catalog file into the database.
+    Load {
+        /// The file (default: the configured or built-in catalog).
+        file: Option<PathBuf>,
+    },
+}
+
+/// A CLI failure: printed, exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Startup(#[from] startup::StartupError),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Catalog(#[from] app::domain::catalog_file::CatalogFileError),
+    #[error("{0}")]
+    App(#[from] app::error::AppError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Cli {
+    /// Runs the command and turns the outcome into an exit code.
+    pub async fn run(self) -> ExitCode {
+        match self.execute().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("plugboard: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    async fn execute(self) -> Result<(), CliError> {
+        let config = Config::load(self.config.as_deref())?;
+        telemetry::init(&config.log, &config.log_format);
+        match self.command {
+            Command::Serve => {
+                let app = startup::Application::build(config).await?;
+                app.run_until_stopped().await?;
+                Ok(())
+            }
+            Command::Migrate => {
+                let database = db::connect(&config).await?;
+                db::migrate(&database).await?;
+                println!("database is up to date");
+                Ok(())
+            }
+            Command::Users { command } => users(config, command).await,
+            Command::Tokens { command } => tokens_cmd(config, command).await,
+            Command::Catalog { command } => catalog(config, command).await,
+        }
+    }
+}
+
+async fn open(config: &Config) -> Result<db::Database, CliError> {
+    let database = db::connect(config).await?;
+    db::migrate(&database).await?;
+    Ok(database)
+}
+
+fn read_password(from_stdin: bool) -> Result<(String, bool), CliError> {
+    if from_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::Usage(format!("cannot read the password from standard input: {e}")))?;
+        return Ok((s.trim_end_matches(['\r', '\n']).to_string(), false));
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("Password for the new user: ")
+            .map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))?;
+        return Ok((p, false));
+    }
+    Ok((tokens_like_password(), true))
+}
+
+fn tokens_like_password() -> String {
+    use rand::{distributions::Alphanumeric, Rng};
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
+}
+
+async fn users(config: Config, command: UsersCommand) -> Result<(), CliError> {
+    match command {
+        UsersCommand::Create {
+            email,
+            role: RoleArg::Support,
+            password_stdin,
+        } => {
+            let (password, generated) = read_password(password_stdin)?;
+            let database = open(&config).await?;
+            let user =
+                accounts::create_user(&database.conn, &email, password.clone(), Role::Support, None)
+                    .await?;
+            println!("created support user {} ({})", user.email, user.id);
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn tokens_cmd(config: Config, command: TokensCommand) -> Result<(), CliError> {
+    match command {
+        TokensCommand::Create { email, name } => {
+            let database = open(&config).await?;
+            let user = entity::user::Entity::find_by_email(&database.conn, &email)
+                .await
+                .map_err(app::error::AppError::from)?
+                .ok_or_else(|| CliError::Usage(format!("no user with e-mail {email}")))?;
+            let merchant = user.merchant_id.ok_or_else(|| {
+                CliError::Usage(format!("{email} is a support account; tokens belong to merchants"))
+            })?;
+            let created = tokens::create(&database.conn, merchant, Some(user.id), &name).await?;
+            // The token alone on stdout, so scripts can capture it.
+            println!("{}", created.token);
+            Ok(())
+        }
+    }
+}
+
+async fn catalog(config: Config, command: CatalogCommand) -> Result<(), CliError> {
+    let read = |file: Option<PathBuf>| -> Result<(String, String), CliError> {
+        match file.or(config.catalog_file.clone()) {
+            Some(path) => std::fs::read_to_string(&path)
+                .map(|t| (t, path.display().to_string()))
+                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display()))),
+            None => Ok((
+                app::domain::catalog_file::BUILTIN.to_string(),
+                "built-in catalog".into(),
+            )),
+        }
+    };
+    match command {
+        CatalogCommand::Check { file } => {
+            let (text, name) = read(file)?;
+            let parsed = CatalogFile::parse(&text)?;
+            println!(
+                "{name}: version {}, {} categories, {} capabilities, {} integrations — OK",
+                parsed.catalog_version,
+                parsed.categories.len(),
+                parsed.capabilities.len(),
+                parsed.integrations.len()
+            );
+            Ok(())
+        }
+        CatalogCommand::Load { file } => {
+            let (text, name) = read(file)?;
+            let parsed = CatalogFile::parse(&text)?;
+            let database = open(&config).await?;
+            parsed.store(&database.conn).await?;
+            println!(
+                "loaded {name}: {} integrations (catalog version {})",
+                parsed.integrations.len(),
+                parsed.catalog_version
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Configuration: defaults, then a TOML file, then `PLUGBOARD_*` environment
+//! variables; checked once at start-up with messages that say what to fix.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Every setting of the server. README.md lists them with their variables.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listen address (`PLUGBOARD_ADDR`).
+    pub addr: SocketAddr,
+    /// Where the embedded database, key file and stored payloads live
+    /// (`PLUGBOARD_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means a SQLite file in the data
+    /// directory (`PLUGBOARD_DATABASE_URL`).
+    pub database_url: Option<String>,
+    /// Maximum database connections (`PLUGBOARD_DATABASE_MAX_CONNECTIONS`).
+    pub database_max_connections: u32,
+    /// The compiled site (wasm, CSS, assets) cargo-leptos produced
+    /// (`PLUGBOARD_SITE_ROOT`).
+    pub site_root: PathBuf,
+    /// The URL people reach Plugboard at, e.g. `https://hub.example.com`
+    /// (`PLUGBOARD_PUBLIC_URL`). Decides Secure cookies and the trusted origin.
+    pub public_url: Option<String>,
+    /// Further origins allowed to post forms (`PLUGBOARD_ALLOWED_ORIGINS`,
+    /// comma separated).
+    pub allowed_origins: Vec<String>,
+    /// Sign-in sessions end after this much inactivity
+    /// (`PLUGBOARD_SESSION_IDLE_MINUTES`).
+    pub session_idle_minutes: i64,
+    /// Create the demo merchant on the first start of an empty database
+    /// (`PLUGBOARD_DEMO_DATA`).
+    pub demo_data: bool,
+    /// A catalog file to load instead of the built-in one
+    /// (`PLUGBOARD_CATALOG_FILE`).
+    pub catalog_file: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `server=debug,info` (`PLUGBOARD_LOG`).
+    pub log: String,
+    /// `text` or `json` (`PLUGBOARD_LOG_FORMAT`).
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_max_connections: 8,
+            site_root: PathBuf::from("target/site"),
+            public_url: None,
+            allowed_origins: Vec::new(),
+            session_idle_minutes: 12 * 60,
+            demo_data: true,
+            catalog_file: None,
+            log: "info".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be read (wrong type, unknown key, bad file).
+    #[error("configuration could not be read: {0}")]
+    Read(#[from] Box<figment::Error>),
+    /// Values were read but do not make sense together.
+    #[error("configuration is invalid:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given, it must exist; otherwise
+    /// `plugboard.toml` in the working directory when present), then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Invalid(vec![format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )]));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("plugboard.toml")),
+        }
+        let figment = figment.merge(
+            Env::prefixed("PLUGBOARD_")
+                .ignore(&["config", "allowed_origins"])
+                .split("__"),
+        );
+        let mut config: Config = figment.extract().map_err(Box::new)?;
+        // A comma-separated list is the friendly form in an environment variable.
+        if let Ok(origins) = std::env::var("PLUGBOARD_ALLOWED_ORIGINS") {
+            config.allowed_origins = origins
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                problems.push(format!(
+                    "database_url must start with sqlite:, postgres:// or postgresql:// (got {:?})",
+                    redact_url(url)
+                ));
+            }
+        }
+        if self.database_max_connections == 0 {
+            problems.push("database_max_connections must be at least 1".into());
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+                problems.push(format!(
+                    "public_url must be an http(s) origin without a trailing slash, e.g. https://hub.example.com (got {url:?})"
+                ));
+            }
+        }
+        for origin in &self.allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                problems.push(format!("allowed_origins entry {origin:?} must start with http:// or https://"));
+            }
+        }
+        if self.session_idle_minutes < 1 {
+            problems.push("session_idle_minutes must be at least 1".into());
+        }
+        if self.log_format != "text" && self.log_format != "json" {
+            problems.push(format!("log_format must be text or json (got {:?})", self.log_format));
+        }
+        if let Some(path) = &self.catalog_file {
+            if !path.is_file() {
+                problems.push(format!("catalog_file {} does not exist", path.display()));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// Whether the database is the embedded SQLite file.
+    pub fn is_embedded(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_none_or(|u| u.starts_with("sqlite:"))
+    }
+
+    /// The database URL to connect to.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("plugboard.db").display()
+            ),
+        }
+    }
+
+    /// Whether cookies get the Secure attribute.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// A URL with any password replaced, safe to print.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert!(c.is_embedded());
+        assert!(c.database_url().starts_with("sqlite://data/plugboard.db"));
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let c = Config {
+            database_url: Some("mysql://x".into()),
+            database_max_connections: 0,
+            public_url: Some("hub.example.com/".into()),
+            log_format: "xml".into(),
+            ..Config::default()
+        };
+        let ConfigError::Invalid(p) = c.validate().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(p.len(), 4, "{p:?}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://ana:s3cret@db:5432/pb"),
+            "postgres://ana:***@db:5432/pb"
+        );
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn https_public_url_means_secure_cookies() {
+        let c = Config {
+            public_url: Some("https://hub.example.com".into()),
+            ..Config::default()
+        };
+        assert!(c.secure_cookies());
+    }
+}

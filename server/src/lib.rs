@@ -1,0 +1,14 @@
+//! Plugboard's server: configuration, database, HTTP APIs and the CLI.
+//! `startup::run` is what both the binary and the tests start.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod session_store;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{run, Application};

@@ -1,0 +1,250 @@
+//! Building the application: database, catalog, demo data, routes, and the
+//! background upkeep; then serving until a shutdown signal.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::domain::{accounts, catalog_file::CatalogFile, demo, AppState};
+use app::{shell, App};
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::csrf::{self, TrustedOrigins};
+use crate::db;
+use crate::session_store::DbSessionStore;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Catalog(#[from] app::domain::catalog_file::CatalogFileError),
+    #[error("cannot read catalog file {path}: {source}")]
+    CatalogRead {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not create the demo data: {0}")]
+    Demo(app::error::AppError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A built server, bound to its address, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+}
+
+impl Application {
+    /// Builds the app and binds `config.addr`.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        Self::with_listener(config, listener).await
+    }
+
+    /// Builds the app on an already bound listener (tests bind `127.0.0.1:0`).
+    pub async fn with_listener(config: Config, listener: TcpListener) -> Result<Self, StartupError> {
+        let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        let database = db::connect(&config).await?;
+        db::migrate(&database).await?;
+        load_catalog(&config, &database.conn).await?;
+        if config.demo_data && config.is_embedded() && demo::seed_if_empty(&database.conn).await.map_err(StartupError::Demo)? {
+            println!(
+                "Demo data created. Sign in at http://{local_addr}/signin as {} with password {}",
+                demo::DEMO_EMAIL,
+                demo::DEMO_PASSWORD
+            );
+        }
+        spawn_upkeep(database.conn.clone(), database.sessions.clone());
+        let router = router(&config, database, local_addr);
+        Ok(Application {
+            listener,
+            router,
+            local_addr,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        tracing::info!(addr = %self.local_addr, "Plugboard is listening on http://{}", self.local_addr);
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)
+    }
+}
+
+/// Builds and serves on `listener`: what the binary and the tests run.
+pub async fn run(config: Config, listener: TcpListener) -> Result<(), StartupError> {
+    Application::with_listener(config, listener)
+        .await?
+        .run_until_stopped()
+        .await
+}
+
+async fn load_catalog(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+) -> Result<(), StartupError> {
+    let text = match &config.catalog_file {
+        Some(path) => std::fs::read_to_string(path).map_err(|source| StartupError::CatalogRead {
+            path: path.display().to_string(),
+            source,
+        })?,
+        None => app::domain::catalog_file::BUILTIN.to_string(),
+    };
+    let file = CatalogFile::parse(&text)?;
+    file.store(db).await?;
+    tracing::info!(
+        version = file.catalog_version,
+        integrations = file.integrations.len(),
+        "catalog loaded"
+    );
+    Ok(())
+}
+
+fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("plugboard")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+fn router(config: &Config, database: db::Database, addr: SocketAddr) -> Router {
+    let (api, openapi) = crate::api::router();
+    let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
+    let state = AppState {
+        db: database.conn,
+        leptos_options: leptos_options(config, addr),
+        openapi: openapi_json.clone(),
+    };
+
+    let mut trusted: Vec<String> = config.allowed_origins.clone();
+    if let Some(url) = &config.public_url {
+        trusted.push(url.clone());
+    }
+    let trusted = TrustedOrigins(Arc::new(trusted));
+
+    let sessions = SessionManagerLayer::new(database.sessions)
+        .with_name("plugboard_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            config.session_idle_minutes,
+        )));
+
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let pages: Router<AppState> = Router::new()
+        .route(
+            "/api/{*fn_name}",
+            get(server_fn_handler).post(server_fn_handler),
+        )
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(trusted, csrf::guard))
+        .layer(sessions);
+
+    let openapi_route = get(move || {
+        let doc = openapi_json.clone();
+        async move { Json((*doc).clone()) }
+    });
+    Router::new()
+        .merge(api)
+        .route("/v1/openapi.json", openapi_route)
+        .route("/v1/{*rest}", axum::routing::any(crate::api::error::not_found))
+        .merge(pages)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn server_fn_handler(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    leptos_axum::handle_server_fns_with_context(
+        move || provide_context(state.clone()),
+        request,
+    )
+    .await
+}
+
+fn spawn_upkeep(db: sea_orm::DatabaseConnection, sessions: DbSessionStore) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = accounts::purge_old_attempts(&db).await {
+                tracing::warn!(error = %e, "could not purge old sign-in attempts");
+            }
+            if let Err(e) = tower_sessions::ExpiredDeletion::delete_expired(&sessions).await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,260 @@
+//! Starting a real server per test, against SQLite or PostgreSQL.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+use server::Config;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+/// Generates one test per backend from `async fn name(app: TestApp)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = $crate::helpers::TestApp::sqlite().await;
+                    super::$name(app).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+/// A running server and a cookie-keeping client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: Client,
+    pub data_dir: TempDir,
+    pub config: Config,
+    pg_db: Option<(String, String)>,
+}
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+impl TestApp {
+    /// The embedded default (SQLite in a temporary data directory).
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    /// SQLite with a config tweak.
+    pub async fn sqlite_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = base_config(data_dir.path().to_path_buf());
+        tweak(&mut config);
+        Self::start(config, data_dir, None).await
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with the reason printed) when
+    /// PostgreSQL is unreachable.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url =
+            std::env::var("PLUGBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.into());
+        let admin = match sqlx_pg_connect(&admin_url).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("SKIP (PostgreSQL unreachable at {admin_url}: {e})");
+                return None;
+            }
+        };
+        let name = format!("plugboard_test_{}", uuid::Uuid::new_v4().simple());
+        use sqlx::Executor;
+        let mut admin = admin;
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create test database");
+        let url = match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("PLUGBOARD_TEST_POSTGRES_URL needs a database path"),
+        };
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = base_config(data_dir.path().to_path_buf());
+        config.database_url = Some(url);
+        Some(Self::start(config, data_dir, Some((admin_url, name))).await)
+    }
+
+    async fn start(config: Config, data_dir: TempDir, pg_db: Option<(String, String)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let app = server::Application::with_listener(config.clone(), listener)
+            .await
+            .expect("server builds");
+        let addr = app.local_addr();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            addr,
+            client: new_client(),
+            data_dir,
+            config,
+            pg_db,
+        }
+    }
+
+    /// `http://127.0.0.1:port` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The origin browsers of this app send.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// GET with this app's client.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Calls a server function the way a browser form does, from our origin.
+    pub async fn server_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(&format!("/api/{name}")))
+            .header("Origin", self.origin())
+            .form(form)
+            .send()
+            .await
+            .expect("server fn call")
+    }
+
+    /// Signs up a new merchant with this app's client (now signed in).
+    pub async fn sign_up(&self, merchant: &str, email: &str) {
+        let resp = self
+            .server_fn(
+                "sign_up",
+                &[("merchant_name", merchant), ("email", email), ("password", "correct horse battery")],
+            )
+            .await;
+        assert!(resp.status().is_success() || resp.status().is_redirection(), "sign up: {}", resp.status());
+    }
+
+    /// A second, cookie-less client against the same server, signed up as a
+    /// new merchant, with an API token; answers the token.
+    pub async fn merchant_token(&self, merchant: &str) -> String {
+        let other = TestApp::client_for(self);
+        let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+        let resp = other
+            .post(self.url("/api/sign_up"))
+            .header("Origin", self.origin())
+            .form(&[("merchant_name", merchant), ("email", email.as_str()), ("password", "correct horse battery")])
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success() || resp.status().is_redirection());
+        let resp = other
+            .post(self.url("/api/create_token"))
+            .header("Origin", self.origin())
+            .form(&[("name", "tests")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        body["token"].as_str().expect("token in answer").to_string()
+    }
+
+    fn client_for(_app: &TestApp) -> Client {
+        new_client()
+    }
+
+    /// A request with a bearer token.
+    pub fn bearer(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    /// Runs the real binary with this app's database and data directory.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        use std::io::Write;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"));
+        cmd.args(args)
+            .env("PLUGBOARD_DATA_DIR", self.data_dir.path())
+            .env("PLUGBOARD_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if let Some(url) = &self.config.database_url {
+            cmd.env("PLUGBOARD_DATABASE_URL", url);
+        }
+        let mut child = cmd.spawn().expect("run plugboard");
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().expect("plugboard output")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg_db.take() {
+            // Dropped on a separate runtime: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async move {
+                        if let Ok(mut c) = sqlx_pg_connect(&admin_url).await {
+                            use sqlx::Executor;
+                            let _ = c
+                                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+async fn sqlx_pg_connect(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    use sqlx::Connection;
+    tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::PgConnection::connect(url))
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
+}
+
+fn base_config(data_dir: PathBuf) -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        database_max_connections: 4,
+        log: "warn".into(),
+        ..Config::default()
+    }
+}
+
+fn new_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Reads an error envelope, asserting its shape.
+pub async fn error_of(resp: Response) -> (u16, String, Value) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.expect("JSON error body");
+    let code = body["error"]["code"].as_str().expect("error.code").to_string();
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error.message in {body}");
+    (status, code, body)
+}
+
+/// A location body.
+pub fn location(name: &str) -> Value {
+    json!({"name": name, "city": "Jakarta", "timezone": "Asia/Jakarta"})
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary: each test starts the real server on
+//! 127.0.0.1:0 against its own database and drives it over HTTP.
+mod helpers;
+
+mod accounts;
+mod catalog;
+mod cli;
+mod locations;
+mod pages;
+mod tokens;

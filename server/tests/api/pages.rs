@@ -1,0 +1,42 @@
+//! Server-rendered pages: they work before (or without) the wasm.
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn catalog_and_detail_pages_render_on_the_server() {
+    let app = TestApp::sqlite().await;
+    let resp = app.get("/integrations?capability=pay_at_table").await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("data-slug=\"qlub\"") && html.contains("data-slug=\"sunday\""));
+    assert!(!html.contains("data-slug=\"spliteasy\""));
+    assert!(html.contains("/pkg/plugboard.js"), "hydration script is linked");
+
+    let html = app.get("/integrations/spliteasy").await.text().await.unwrap();
+    assert!(html.contains("SplitEasy") && html.contains("up to 3 per location"));
+    assert!(html.contains("Nothing to sign up for"));
+}
+
+#[tokio::test]
+async fn unknown_pages_and_integrations_answer_404() {
+    let app = TestApp::sqlite().await;
+    assert_eq!(app.get("/no/such/page").await.status(), 404);
+    let resp = app.get("/integrations/no-such-integration").await;
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("Integration not found"));
+}
+
+#[tokio::test]
+async fn private_pages_send_visitors_to_sign_in() {
+    let app = TestApp::sqlite().await;
+    let resp = app.get("/locations").await;
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    assert_eq!(resp.headers()["location"], "/signin");
+}
+
+#[tokio::test]
+async fn the_api_reference_lists_the_routes() {
+    let app = TestApp::sqlite().await;
+    let html = app.get("/docs/api").await.text().await.unwrap();
+    assert!(html.contains("/v1/integrations/catalog/{slug}"));
+    assert!(html.contains("/v1/locations"));
+}
