@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::components::auth::AuthContext;
@@ -72,9 +72,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/signup") view=SignUpPage/>
                     <Route path=path!("/integrations") view=CatalogPage/>
-                    <Route path=path!("/integrations/:slug") view=IntegrationPage/>
-                    <Route path=path!("/locations") view=LocationsPage/>
-                    <Route path=path!("/settings") view=SettingsPage/>
+                    // Async: the status (404) or redirect is known before headers go out.
+                    <Route path=path!("/integrations/:slug") view=IntegrationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/locations") view=LocationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/docs/api") view=ApiDocsPage/>
                 </Routes>
             </main>

@@ -185,6 +185,7 @@ pub struct IntegrationDetail {
 /// Filters of the catalog; every one optional.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct CatalogQuery {
     /// Free text matched against name, summary, description and capabilities.
     pub q: Option<String>,

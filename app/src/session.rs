@@ -43,11 +43,7 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
 /// The signed-in user, if any.
 pub async fn current(state: &AppState) -> AppResult<Option<Me>> {
     let session = session().await?;
-    let Some(user_id) = session
-        .get::<Uuid>(USER_KEY)
-        .await
-        .map_err(session_error)?
-    else {
+    let Some(user_id) = session.get::<Uuid>(USER_KEY).await.map_err(session_error)? else {
         return Ok(None);
     };
     accounts::me(&state.db, user_id).await

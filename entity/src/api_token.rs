@@ -1,5 +1,6 @@
 //! Merchant API tokens for machine clients (`Authorization: Bearer …`).
 use sea_orm::entity::prelude::*;
+use sea_orm::QueryOrder;
 
 /// One API token. Only the SHA-256 of the token is stored; `prefix` is the
 /// first characters of the token, kept so people can tell tokens apart.

@@ -1,5 +1,6 @@
 //! A merchant's location (outlet, store): the scope integrations install into.
 use sea_orm::entity::prelude::*;
+use sea_orm::QueryOrder;
 
 /// One location of one merchant.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

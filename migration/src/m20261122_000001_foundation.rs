@@ -239,7 +239,11 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(LoginAttempts::Table)
-                    .col(big_pk_auto(LoginAttempts::Id))
+                    .col(
+                        big_integer(LoginAttempts::Id)
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(string(LoginAttempts::Email))
                     .col(string_null(LoginAttempts::Ip))
                     .col(timestamp_with_time_zone(LoginAttempts::AttemptedAt))

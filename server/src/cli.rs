@@ -157,9 +157,9 @@ async fn open(config: &Config) -> Result<db::Database, CliError> {
 fn read_password(from_stdin: bool) -> Result<(String, bool), CliError> {
     if from_stdin {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| CliError::Usage(format!("cannot read the password from standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            CliError::Usage(format!("cannot read the password from standard input: {e}"))
+        })?;
         return Ok((s.trim_end_matches(['\r', '\n']).to_string(), false));
     }
     if std::io::stdin().is_terminal() {
@@ -188,9 +188,14 @@ async fn users(config: Config, command: UsersCommand) -> Result<(), CliError> {
         } => {
             let (password, generated) = read_password(password_stdin)?;
             let database = open(&config).await?;
-            let user =
-                accounts::create_user(&database.conn, &email, password.clone(), Role::Support, None)
-                    .await?;
+            let user = accounts::create_user(
+                &database.conn,
+                &email,
+                password.clone(),
+                Role::Support,
+                None,
+            )
+            .await?;
             println!("created support user {} ({})", user.email, user.id);
             if generated {
                 println!("password: {password}");
@@ -209,7 +214,9 @@ async fn tokens_cmd(config: Config, command: TokensCommand) -> Result<(), CliErr
                 .map_err(app::error::AppError::from)?
                 .ok_or_else(|| CliError::Usage(format!("no user with e-mail {email}")))?;
             let merchant = user.merchant_id.ok_or_else(|| {
-                CliError::Usage(format!("{email} is a support account; tokens belong to merchants"))
+                CliError::Usage(format!(
+                    "{email} is a support account; tokens belong to merchants"
+                ))
             })?;
             let created = tokens::create(&database.conn, merchant, Some(user.id), &name).await?;
             // The token alone on stdout, so scripts can capture it.

@@ -89,9 +89,12 @@ impl Config {
                         path.display()
                     )]));
                 }
-                figment = figment.merge(Toml::file(path));
+                figment = figment.merge(Toml::file_exact(path));
             }
-            None => figment = figment.merge(Toml::file("plugboard.toml")),
+            None if Path::new("plugboard.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("plugboard.toml"));
+            }
+            None => {}
         }
         let figment = figment.merge(
             Env::prefixed("PLUGBOARD_")
@@ -115,7 +118,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
         if let Some(url) = &self.database_url {
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
                 problems.push(format!(
                     "database_url must start with sqlite:, postgres:// or postgresql:// (got {:?})",
                     redact_url(url)
@@ -134,14 +140,19 @@ impl Config {
         }
         for origin in &self.allowed_origins {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
-                problems.push(format!("allowed_origins entry {origin:?} must start with http:// or https://"));
+                problems.push(format!(
+                    "allowed_origins entry {origin:?} must start with http:// or https://"
+                ));
             }
         }
         if self.session_idle_minutes < 1 {
             problems.push("session_idle_minutes must be at least 1".into());
         }
         if self.log_format != "text" && self.log_format != "json" {
-            problems.push(format!("log_format must be text or json (got {:?})", self.log_format));
+            problems.push(format!(
+                "log_format must be text or json (got {:?})",
+                self.log_format
+            ));
         }
         if let Some(path) = &self.catalog_file {
             if !path.is_file() {

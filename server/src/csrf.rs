@@ -25,7 +25,10 @@ fn origin_of(url: &str) -> Option<String> {
 
 /// Whether `request` may change state.
 fn allowed(request: &Request, trusted: &TrustedOrigins) -> bool {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if safe || request.headers().contains_key(header::AUTHORIZATION) {
         return true;
     }
@@ -58,7 +61,11 @@ fn allowed(request: &Request, trusted: &TrustedOrigins) -> bool {
 }
 
 /// Middleware: refuses cross-origin state changes with 403.
-pub async fn guard(State(trusted): State<TrustedOrigins>, request: Request, next: Next) -> Response {
+pub async fn guard(
+    State(trusted): State<TrustedOrigins>,
+    request: Request,
+    next: Next,
+) -> Response {
     if allowed(&request, &trusted) {
         next.run(request).await
     } else {
@@ -90,19 +97,53 @@ mod tests {
         let t = TrustedOrigins::default();
         let host = ("host", "127.0.0.1:3000");
         let cookie = ("cookie", "id=1");
-        assert!(allowed(&req(Method::POST, &[host, cookie, ("origin", "http://127.0.0.1:3000")]), &t));
-        assert!(!allowed(&req(Method::POST, &[host, cookie, ("origin", "https://evil.example")]), &t));
+        assert!(allowed(
+            &req(
+                Method::POST,
+                &[host, cookie, ("origin", "http://127.0.0.1:3000")]
+            ),
+            &t
+        ));
+        assert!(!allowed(
+            &req(
+                Method::POST,
+                &[host, cookie, ("origin", "https://evil.example")]
+            ),
+            &t
+        ));
         assert!(!allowed(&req(Method::POST, &[host, cookie]), &t));
-        assert!(allowed(&req(Method::POST, &[host, cookie, ("referer", "http://127.0.0.1:3000/signin")]), &t));
+        assert!(allowed(
+            &req(
+                Method::POST,
+                &[host, cookie, ("referer", "http://127.0.0.1:3000/signin")]
+            ),
+            &t
+        ));
         assert!(allowed(&req(Method::GET, &[host, cookie]), &t));
-        assert!(!allowed(&req(Method::POST, &[host, ("origin", "https://evil.example")]), &t), "login CSRF");
-        assert!(allowed(&req(Method::POST, &[host, ("authorization", "Bearer x")]), &t));
+        assert!(
+            !allowed(
+                &req(Method::POST, &[host, ("origin", "https://evil.example")]),
+                &t
+            ),
+            "login CSRF"
+        );
+        assert!(allowed(
+            &req(Method::POST, &[host, ("authorization", "Bearer x")]),
+            &t
+        ));
     }
 
     #[test]
     fn configured_origins_are_trusted() {
         let t = TrustedOrigins(Arc::new(vec!["https://hub.example.com".into()]));
-        let r = req(Method::POST, &[("host", "10.0.0.5:3000"), ("cookie", "id=1"), ("origin", "https://hub.example.com")]);
+        let r = req(
+            Method::POST,
+            &[
+                ("host", "10.0.0.5:3000"),
+                ("cookie", "id=1"),
+                ("origin", "https://hub.example.com"),
+            ],
+        );
         assert!(allowed(&r, &t));
     }
 }

@@ -56,22 +56,31 @@ pub struct Application {
 impl Application {
     /// Builds the app and binds `config.addr`.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.addr,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.addr,
+                    source,
+                })?;
         Self::with_listener(config, listener).await
     }
 
     /// Builds the app on an already bound listener (tests bind `127.0.0.1:0`).
-    pub async fn with_listener(config: Config, listener: TcpListener) -> Result<Self, StartupError> {
+    pub async fn with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
         let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
         let database = db::connect(&config).await?;
         db::migrate(&database).await?;
         load_catalog(&config, &database.conn).await?;
-        if config.demo_data && config.is_embedded() && demo::seed_if_empty(&database.conn).await.map_err(StartupError::Demo)? {
+        if config.demo_data
+            && config.is_embedded()
+            && demo::seed_if_empty(&database.conn)
+                .await
+                .map_err(StartupError::Demo)?
+        {
             println!(
                 "Demo data created. Sign in at http://{local_addr}/signin as {} with password {}",
                 demo::DEMO_EMAIL,
@@ -119,10 +128,12 @@ async fn load_catalog(
     db: &sea_orm::DatabaseConnection,
 ) -> Result<(), StartupError> {
     let text = match &config.catalog_file {
-        Some(path) => std::fs::read_to_string(path).map_err(|source| StartupError::CatalogRead {
-            path: path.display().to_string(),
-            source,
-        })?,
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|source| StartupError::CatalogRead {
+                path: path.display().to_string(),
+                source,
+            })?
+        }
         None => app::domain::catalog_file::BUILTIN.to_string(),
     };
     let file = CatalogFile::parse(&text)?;
@@ -170,11 +181,9 @@ fn router(config: &Config, database: db::Database, addr: SocketAddr) -> Router {
 
     let routes = generate_route_list(App);
     let context_state = state.clone();
+    // Server functions are registered by leptos_routes_with_context too, with
+    // the same context.
     let pages: Router<AppState> = Router::new()
-        .route(
-            "/api/{*fn_name}",
-            get(server_fn_handler).post(server_fn_handler),
-        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -195,21 +204,13 @@ fn router(config: &Config, database: db::Database, addr: SocketAddr) -> Router {
     Router::new()
         .merge(api)
         .route("/v1/openapi.json", openapi_route)
-        .route("/v1/{*rest}", axum::routing::any(crate::api::error::not_found))
+        .route(
+            "/v1/{*rest}",
+            axum::routing::any(crate::api::error::not_found),
+        )
         .merge(pages)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-async fn server_fn_handler(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    leptos_axum::handle_server_fns_with_context(
-        move || provide_context(state.clone()),
-        request,
-    )
-    .await
 }
 
 fn spawn_upkeep(db: sea_orm::DatabaseConnection, sessions: DbSessionStore) {

@@ -7,19 +7,23 @@ use crate::model::{Catalog, CatalogQuery, IntegrationDetail};
 /// The catalog, filtered.
 #[server(endpoint = "catalog")]
 pub async fn list_catalog(query: CatalogQuery) -> Result<Catalog, AppError> {
-    super::finish(async move {
-        let state = crate::domain::AppState::from_context()?;
-        crate::domain::catalog::list(&state.db, &query).await
-    }
-    .await)
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            crate::domain::catalog::list(&state.db, &query).await
+        }
+        .await,
+    )
 }
 
 /// One integration.
 #[server(endpoint = "integration")]
 pub async fn get_integration(slug: String) -> Result<IntegrationDetail, AppError> {
-    super::finish(async move {
-        let state = crate::domain::AppState::from_context()?;
-        crate::domain::catalog::detail(&state.db, &slug).await
-    }
-    .await)
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            crate::domain::catalog::detail(&state.db, &slug).await
+        }
+        .await,
+    )
 }

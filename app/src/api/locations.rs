@@ -7,12 +7,14 @@ use crate::model::{ExternalId, Location, LocationInput};
 /// Every location of the merchant.
 #[server(endpoint = "locations")]
 pub async fn list_locations() -> Result<Vec<Location>, AppError> {
-    super::finish(async move {
-        let state = crate::domain::AppState::from_context()?;
-        let (_, merchant) = crate::session::require_merchant(&state).await?;
-        crate::domain::locations::list(&state.db, merchant).await
-    }
-    .await)
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            crate::domain::locations::list(&state.db, merchant).await
+        }
+        .await,
+    )
 }
 
 /// Adds a location.
@@ -22,22 +24,24 @@ pub async fn add_location(
     city: String,
     timezone: String,
 ) -> Result<Location, AppError> {
-    super::finish(async move {
-        let state = crate::domain::AppState::from_context()?;
-        let (_, merchant) = crate::session::require_merchant(&state).await?;
-        crate::domain::locations::create(
-            &state.db,
-            merchant,
-            LocationInput {
-                name,
-                city,
-                timezone,
-                external_ids: None,
-            },
-        )
-        .await
-    }
-    .await)
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            crate::domain::locations::create(
+                &state.db,
+                merchant,
+                LocationInput {
+                    name,
+                    city,
+                    timezone,
+                    external_ids: None,
+                },
+            )
+            .await
+        }
+        .await,
+    )
 }
 
 /// Renames a location (and changes its city or time zone).
@@ -48,36 +52,40 @@ pub async fn update_location(
     city: String,
     timezone: String,
 ) -> Result<Location, AppError> {
-    super::finish(async move {
-        let state = crate::domain::AppState::from_context()?;
-        let (_, merchant) = crate::session::require_merchant(&state).await?;
-        let id = super::parse_id(&id, "location")?;
-        crate::domain::locations::update(
-            &state.db,
-            merchant,
-            id,
-            LocationInput {
-                name,
-                city,
-                timezone,
-                external_ids: None,
-            },
-        )
-        .await
-    }
-    .await)
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let id = super::parse_id(&id, "location")?;
+            crate::domain::locations::update(
+                &state.db,
+                merchant,
+                id,
+                LocationInput {
+                    name,
+                    city,
+                    timezone,
+                    external_ids: None,
+                },
+            )
+            .await
+        }
+        .await,
+    )
 }
 
 /// Removes a location.
 #[server(endpoint = "remove_location")]
 pub async fn remove_location(id: String) -> Result<(), AppError> {
-    super::finish(async move {
-        let state = crate::domain::AppState::from_context()?;
-        let (_, merchant) = crate::session::require_merchant(&state).await?;
-        let id = super::parse_id(&id, "location")?;
-        crate::domain::locations::delete(&state.db, merchant, id).await
-    }
-    .await)
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let id = super::parse_id(&id, "location")?;
+            crate::domain::locations::delete(&state.db, merchant, id).await
+        }
+        .await,
+    )
 }
 
 /// Sets (or, with an empty id, removes) the id a POS provider uses for a location.
@@ -87,35 +95,37 @@ pub async fn set_external_id(
     provider: String,
     external_id: String,
 ) -> Result<Location, AppError> {
-    super::finish(async move {
-        let state = crate::domain::AppState::from_context()?;
-        let (_, merchant) = crate::session::require_merchant(&state).await?;
-        let id = super::parse_id(&location_id, "location")?;
-        let current = crate::domain::locations::get(&state.db, merchant, id).await?;
-        let provider = provider.trim().to_lowercase();
-        let mut ids: Vec<ExternalId> = current
-            .external_ids
-            .into_iter()
-            .filter(|e| e.provider != provider)
-            .collect();
-        if !external_id.trim().is_empty() {
-            ids.push(ExternalId {
-                provider,
-                external_id,
-            });
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let id = super::parse_id(&location_id, "location")?;
+            let current = crate::domain::locations::get(&state.db, merchant, id).await?;
+            let provider = provider.trim().to_lowercase();
+            let mut ids: Vec<ExternalId> = current
+                .external_ids
+                .into_iter()
+                .filter(|e| e.provider != provider)
+                .collect();
+            if !external_id.trim().is_empty() {
+                ids.push(ExternalId {
+                    provider,
+                    external_id,
+                });
+            }
+            crate::domain::locations::update(
+                &state.db,
+                merchant,
+                id,
+                LocationInput {
+                    name: current.name,
+                    city: current.city,
+                    timezone: current.timezone,
+                    external_ids: Some(ids),
+                },
+            )
+            .await
         }
-        crate::domain::locations::update(
-            &state.db,
-            merchant,
-            id,
-            LocationInput {
-                name: current.name,
-                city: current.city,
-                timezone: current.timezone,
-                external_ids: Some(ids),
-            },
-        )
-        .await
-    }
-    .await)
+        .await,
+    )
 }

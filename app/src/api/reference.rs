@@ -43,7 +43,9 @@ pub fn operations(doc: &serde_json::Value) -> Vec<Operation> {
                 .map(|ps| {
                     ps.iter()
                         .map(|p| {
-                            let f = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                            let f = |k: &str| {
+                                p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string()
+                            };
                             (
                                 format!("{} ({})", f("name"), f("in")),
                                 f("description"),
@@ -61,7 +63,10 @@ pub fn operations(doc: &serde_json::Value) -> Vec<Operation> {
                         .map(|(code, r)| {
                             (
                                 code.clone(),
-                                r.get("description").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                                r.get("description")
+                                    .and_then(|v| v.as_str())
+                                    .unwrap_or("")
+                                    .to_string(),
                             )
                         })
                         .collect()

@@ -52,22 +52,22 @@ pub fn use_auth() -> AuthContext {
     expect_context::<AuthContext>()
 }
 
-/// Renders `children` with the signed-in user, or sends visitors to sign in.
+/// Renders `render` with the signed-in user, or sends visitors to sign in.
 #[component]
-pub fn RequireUser<F, V>(children: F) -> impl IntoView
+pub fn RequireUser<F, V>(render: F) -> impl IntoView
 where
     F: Fn(Me) -> V + Send + Sync + 'static,
     V: IntoView + 'static,
 {
     let auth = use_auth();
-    let children = std::sync::Arc::new(children);
+    let render = std::sync::Arc::new(render);
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
-                let children = children.clone();
+                let render = render.clone();
                 Suspend::new(async move {
                     match auth.me.await {
-                        Ok(Some(me)) => children(me).into_any(),
+                        Ok(Some(me)) => render(me).into_any(),
                         Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }

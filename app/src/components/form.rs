@@ -4,9 +4,10 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// The error of the last submission, if any.
-pub fn last_error<T>(value: RwSignal<Option<Result<T, AppError>>>) -> Signal<Option<AppError>>
+pub fn last_error<S, T>(value: S) -> Signal<Option<AppError>>
 where
-    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    T: Send + Sync + 'static,
 {
     Signal::derive(move || value.get().and_then(|r| r.err()))
 }

@@ -1,8 +1,8 @@
 //! Merchants and users: sign-up, sign-in with a guessing limit, support accounts.
 use entity::{login_attempt, merchant, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -83,7 +83,12 @@ pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(&txn)
     .await
-    .map_err(|e| conflict_on_unique(e, "An account with this e-mail already exists. Sign in instead."))?;
+    .map_err(|e| {
+        conflict_on_unique(
+            e,
+            "An account with this e-mail already exists. Sign in instead.",
+        )
+    })?;
     txn.commit().await?;
     Ok(user)
 }
@@ -107,7 +112,11 @@ pub async fn create_user<C: ConnectionTrait>(
         email: Set(email),
         password_hash: Set(password_hash),
         role: Set(role_name(role).to_string()),
-        merchant_id: Set(if role == Role::Support { None } else { merchant_id }),
+        merchant_id: Set(if role == Role::Support {
+            None
+        } else {
+            merchant_id
+        }),
         created_at: Set(entity::now()),
     }
     .insert(db)
@@ -227,8 +236,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(parse_email("  Ana@Example.COM ").unwrap(), "ana@example.com");
-        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a b@example.com", "ana@.com"] {
+        assert_eq!(
+            parse_email("  Ana@Example.COM ").unwrap(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "ana@.com",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -56,7 +56,11 @@ fn capability_to_wire(m: &capability::Model) -> Capability {
     Capability {
         slug: m.slug.clone(),
         surface: m.surface.clone(),
-        mode: if m.mode == "replace" { Mode::Replace } else { Mode::Add },
+        mode: if m.mode == "replace" {
+            Mode::Replace
+        } else {
+            Mode::Add
+        },
         cap: m.cap,
         status: if m.status == "live" {
             CapabilityStatus::Live
@@ -159,7 +163,12 @@ pub async fn list<C: ConnectionTrait>(db: &C, query: &CatalogQuery) -> AppResult
         .filter(|m| snap.matches(m, query))
         .map(|m| snap.summary(m))
         .collect();
-    integrations.sort_by_key(|i| (i.status != IntegrationStatus::Available, i.name.to_lowercase()));
+    integrations.sort_by_key(|i| {
+        (
+            i.status != IntegrationStatus::Available,
+            i.name.to_lowercase(),
+        )
+    });
     Ok(Catalog {
         categories: snap.categories(),
         capabilities: snap.capabilities.iter().map(capability_to_wire).collect(),
@@ -174,7 +183,9 @@ pub async fn detail<C: ConnectionTrait>(db: &C, slug: &str) -> AppResult<Integra
         .integrations
         .iter()
         .find(|i| i.slug == slug)
-        .ok_or_else(|| AppError::NotFound(format!("No integration named {slug:?} in the catalog.")))?;
+        .ok_or_else(|| {
+            AppError::NotFound(format!("No integration named {slug:?} in the catalog."))
+        })?;
     let caps = snap.caps_of(&m.slug);
     let category = snap
         .categories()
@@ -269,7 +280,10 @@ mod tests {
         assert_eq!(env.choices, vec!["sandbox", "production"]);
         assert_eq!(env.default.as_deref(), Some("sandbox"));
         let guests = fields.iter().find(|f| f.name == "guests").unwrap();
-        assert_eq!((guests.kind.as_str(), guests.default.as_deref()), ("integer", Some("2")));
+        assert_eq!(
+            (guests.kind.as_str(), guests.default.as_deref()),
+            ("integer", Some("2"))
+        );
         assert!(!guests.required && !guests.secret);
     }
 }

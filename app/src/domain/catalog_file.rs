@@ -77,8 +77,7 @@ pub enum CatalogFileError {
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
@@ -104,19 +103,31 @@ impl CatalogFile {
                 problems.push(format!("capability {:?}: bad or repeated slug", c.slug));
             }
             if c.mode != "add" && c.mode != "replace" {
-                problems.push(format!("capability {}: mode must be add or replace", c.slug));
+                problems.push(format!(
+                    "capability {}: mode must be add or replace",
+                    c.slug
+                ));
             }
             if c.mode == "replace" && c.cap.is_some() {
-                problems.push(format!("capability {}: only add-mode capabilities have a cap", c.slug));
+                problems.push(format!(
+                    "capability {}: only add-mode capabilities have a cap",
+                    c.slug
+                ));
             }
             if c.cap.is_some_and(|cap| cap < 1) {
                 problems.push(format!("capability {}: cap must be at least 1", c.slug));
             }
             if c.status != "live" && c.status != "reserved" {
-                problems.push(format!("capability {}: status must be live or reserved", c.slug));
+                problems.push(format!(
+                    "capability {}: status must be live or reserved",
+                    c.slug
+                ));
             }
             if c.capability_version < 1 {
-                problems.push(format!("capability {}: capability_version starts at 1", c.slug));
+                problems.push(format!(
+                    "capability {}: capability_version starts at 1",
+                    c.slug
+                ));
             }
         }
         let mut integrations = HashSet::new();
@@ -148,7 +159,9 @@ impl CatalogFile {
                 problems.push(format!("{at}: config_schema must describe an object"));
             }
             if let Err(e) = jsonschema::validator_for(&i.config_schema) {
-                problems.push(format!("{at}: config_schema is not a valid JSON Schema: {e}"));
+                problems.push(format!(
+                    "{at}: config_schema is not a valid JSON Schema: {e}"
+                ));
             }
         }
         if problems.is_empty() {
@@ -290,7 +303,11 @@ mod tests {
         };
         assert!(providing("receipt_qr") >= 4);
         assert!(providing("pay_at_table") >= 2);
-        let used: HashSet<&str> = file.integrations.iter().map(|i| i.category.as_str()).collect();
+        let used: HashSet<&str> = file
+            .integrations
+            .iter()
+            .map(|i| i.category.as_str())
+            .collect();
         assert_eq!(used.len(), 11, "every category has an integration");
     }
 
@@ -306,7 +323,14 @@ mod tests {
             panic!("should be invalid");
         };
         let all = problems.join("\n");
-        for needle in ["mode must be", "cap must be", "unknown category", "unknown capability", "auth_shape", "describe an object"] {
+        for needle in [
+            "mode must be",
+            "cap must be",
+            "unknown category",
+            "unknown capability",
+            "auth_shape",
+            "describe an object",
+        ] {
             assert!(all.contains(needle), "missing {needle:?} in {all}");
         }
     }

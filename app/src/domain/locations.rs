@@ -15,6 +15,7 @@ use crate::model::{ExternalId, Location, LocationInput};
 const NAME_MAX: usize = 80;
 
 /// A validated location input.
+#[derive(Debug)]
 struct Valid {
     name: String,
     city: String,
@@ -141,7 +142,10 @@ pub async fn list<C: ConnectionTrait>(db: &C, merchant_id: Uuid) -> AppResult<Ve
 /// One location of a merchant.
 pub async fn get<C: ConnectionTrait>(db: &C, merchant_id: Uuid, id: Uuid) -> AppResult<Location> {
     let model = find(db, merchant_id, id).await?;
-    let ids = model.find_related(location_external_id::Entity).all(db).await?;
+    let ids = model
+        .find_related(location_external_id::Entity)
+        .all(db)
+        .await?;
     Ok(to_wire(model, ids))
 }
 
@@ -281,9 +285,18 @@ mod tests {
     fn duplicate_providers_are_refused() {
         let mut i = input("A", "B", "UTC");
         i.external_ids = Some(vec![
-            ExternalId { provider: "revel".into(), external_id: "1".into() },
-            ExternalId { provider: "Revel".into(), external_id: "2".into() },
+            ExternalId {
+                provider: "revel".into(),
+                external_id: "1".into(),
+            },
+            ExternalId {
+                provider: "Revel".into(),
+                external_id: "2".into(),
+            },
         ]);
-        assert!(validate(i).unwrap_err().field_message("external_ids").is_some());
+        assert!(validate(i)
+            .unwrap_err()
+            .field_message("external_ids")
+            .is_some());
     }
 }

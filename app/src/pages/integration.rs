@@ -113,7 +113,10 @@ fn Detail(d: IntegrationDetail) -> impl IntoView {
             <section class="card">
                 <h2>"About"</h2>
                 <p>{d.description.clone()}</p>
-                {d.partner_url.clone().map(|u| view! { <p><a href=u.clone() rel="noopener" target="_blank">{u}</a></p> })}
+                {d.partner_url.clone().map(|u| {
+                    let text = u.clone();
+                    view! { <p><a href=u rel="noopener" target="_blank">{text}</a></p> }
+                })}
                 <h2>"Capabilities"</h2>
                 <table class="table">
                     <thead><tr><th>"Capability"</th><th>"Surface"</th><th>"Mode"</th><th>"Status"</th><th>"Version"</th></tr></thead>

@@ -14,7 +14,7 @@ use crate::model::{Location, COMMON_TIMEZONES};
 pub fn LocationsPage() -> impl IntoView {
     view! {
         <Title text="Locations"/>
-        <RequireUser children=|_me| view! { <Locations/> }/>
+        <RequireUser render=|_me| view! { <Locations/> }/>
     }
 }
 
@@ -97,7 +97,8 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
     let id = l.id.to_string();
     let ids = l
         .external_ids
-        .iter()
+        .clone()
+        .into_iter()
         .map(|e| {
             let id = id.clone();
             view! {
@@ -105,7 +106,7 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
                     <span>{format!("{}: {}", e.provider, e.external_id)}</span>
                     <ActionForm action=actions.external attr:class="inline">
                         <input type="hidden" name="location_id" value=id/>
-                        <input type="hidden" name="provider" value=e.provider.clone()/>
+                        <input type="hidden" name="provider" value=e.provider/>
                         <input type="hidden" name="external_id" value=""/>
                         <button type="submit" class="link" title="Remove this id">"×"</button>
                     </ActionForm>
@@ -113,21 +114,32 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
             }
         })
         .collect_view();
-    let confirm_text = format!("Remove {}? Integrations installed only for it are removed too.", l.name);
+    let confirm_text = format!(
+        "Remove {}? Integrations installed only for it are removed too.",
+        l.name
+    );
+    let (update_id, external_id, remove_id) = (id.clone(), id.clone(), id);
+    let Location {
+        name,
+        city,
+        timezone,
+        ..
+    } = l;
+    let label = name.clone();
     view! {
-        <li class="card location" data-location=l.name.clone()>
+        <li class="card location" data-location=label>
             <ActionForm action=actions.update attr:class="row-form">
-                <input type="hidden" name="id" value=id.clone()/>
-                <label>"Name"<input type="text" name="name" value=l.name.clone() required maxlength="80"/></label>
-                <label>"City"<input type="text" name="city" value=l.city.clone() required maxlength="80"/></label>
-                <label>"Time zone"<input type="text" name="timezone" value=l.timezone.clone() list="timezones" required/></label>
+                <input type="hidden" name="id" value=update_id/>
+                <label>"Name"<input type="text" name="name" value=name required maxlength="80"/></label>
+                <label>"City"<input type="text" name="city" value=city required maxlength="80"/></label>
+                <label>"Time zone"<input type="text" name="timezone" value=timezone list="timezones" required/></label>
                 <button type="submit" class="btn">"Save"</button>
             </ActionForm>
             <div class="external-ids">
                 <span class="muted small">"POS ids:"</span>
                 <ul class="chips">{ids}</ul>
                 <ActionForm action=actions.external attr:class="inline-form">
-                    <input type="hidden" name="location_id" value=id.clone()/>
+                    <input type="hidden" name="location_id" value=external_id/>
                     <input type="text" name="provider" placeholder="provider, e.g. revel" aria-label="Provider" required/>
                     <input type="text" name="external_id" placeholder="their id" aria-label="External id" required/>
                     <button type="submit" class="btn btn-small">"Link"</button>
@@ -142,7 +154,7 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
                     #[cfg(not(feature = "hydrate"))]
                     let _ = (&ev, &confirm_text);
                 }>
-                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="id" value=remove_id/>
                 <button type="submit" class="btn btn-danger">"Remove"</button>
             </ActionForm>
         </li>

@@ -11,7 +11,7 @@ use crate::components::form::{last_error, ErrorBanner, FieldMessage};
 pub fn SettingsPage() -> impl IntoView {
     view! {
         <Title text="Settings"/>
-        <RequireUser children=|me| view! {
+        <RequireUser render=|me| view! {
             <h1>"Settings"</h1>
             <section class="card">
                 <h2>"Account"</h2>

@@ -16,7 +16,10 @@ pub struct MerchantAuth {
 impl FromRequestParts<AppState> for MerchantAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -28,7 +31,8 @@ impl FromRequestParts<AppState> for MerchantAuth {
             .map(str::trim)
             .ok_or_else(|| {
                 ApiError(AppError::Unauthorized(
-                    "Send an API token as Authorization: Bearer <token>. Create one in Settings.".into(),
+                    "Send an API token as Authorization: Bearer <token>. Create one in Settings."
+                        .into(),
                 ))
             })?;
         let merchant_id = tokens::authenticate(&state.db, token).await?;

@@ -79,7 +79,10 @@ impl From<JsonRejection> for ApiError {
                 "Send the body as JSON with Content-Type: application/json.".to_string()
             }
             JsonRejection::JsonSyntaxError(_) => "The body is not valid JSON.".to_string(),
-            JsonRejection::JsonDataError(e) => format!("The JSON does not have the expected shape: {}", e.body_text()),
+            JsonRejection::JsonDataError(e) => format!(
+                "The JSON does not have the expected shape: {}",
+                e.body_text()
+            ),
             _ => "The body could not be read.".to_string(),
         };
         ApiError::bad_request(message)
@@ -115,5 +118,7 @@ pub struct ApiQuery<T>(pub T);
 
 /// The answer for unknown API paths.
 pub async fn not_found() -> ApiError {
-    ApiError(AppError::NotFound("No such API route. See /v1/openapi.json.".into()))
+    ApiError(AppError::NotFound(
+        "No such API route. See /v1/openapi.json.".into(),
+    ))
 }

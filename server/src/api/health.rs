@@ -22,7 +22,10 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
         Ok(()) => (StatusCode::OK, Json(Health { status: "ok" })),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "degraded" }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health { status: "degraded" }),
+            )
         }
     }
 }

@@ -69,7 +69,9 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<LocationInput>,
 ) -> Result<Json<Location>, ApiError> {
-    Ok(Json(locations::update(&state.db, auth.merchant_id, id, input).await?))
+    Ok(Json(
+        locations::update(&state.db, auth.merchant_id, id, input).await?,
+    ))
 }
 
 /// Removes a location.

@@ -51,6 +51,10 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(catalog::detail))
         .routes(routes!(me::me))
         .routes(routes!(locations::list, locations::create))
-        .routes(routes!(locations::get, locations::update, locations::delete))
+        .routes(routes!(
+            locations::get,
+            locations::update,
+            locations::delete
+        ))
         .split_for_parts()
 }

@@ -30,19 +30,49 @@ async fn sign_up_signs_in_and_me_names_the_merchant(app: TestApp) {
 async fn duplicate_emails_and_weak_passwords_are_refused(app: TestApp) {
     app.sign_up("First", "taken@example.com").await;
     let resp = app
-        .server_fn("sign_up", &[("merchant_name", "Second"), ("email", "TAKEN@example.com"), ("password", "another long password")])
+        .server_fn(
+            "sign_up",
+            &[
+                ("merchant_name", "Second"),
+                ("email", "TAKEN@example.com"),
+                ("password", "another long password"),
+            ],
+        )
         .await;
     let body: Value = resp.json().await.unwrap();
-    assert!(body["Conflict"].as_str().unwrap().contains("already exists"), "{body}");
+    assert!(
+        body["Conflict"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "{body}"
+    );
 
     let resp = app
-        .server_fn("sign_up", &[("merchant_name", "Third"), ("email", "third@example.com"), ("password", "short")])
+        .server_fn(
+            "sign_up",
+            &[
+                ("merchant_name", "Third"),
+                ("email", "third@example.com"),
+                ("password", "short"),
+            ],
+        )
         .await;
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["InvalidRequest"]["fields"][0]["field"], "password", "{body}");
+    assert_eq!(
+        body["InvalidRequest"]["fields"][0]["field"], "password",
+        "{body}"
+    );
 
     let resp = app
-        .server_fn("sign_up", &[("merchant_name", ""), ("email", "not-an-email"), ("password", "long enough password")])
+        .server_fn(
+            "sign_up",
+            &[
+                ("merchant_name", ""),
+                ("email", "not-an-email"),
+                ("password", "long enough password"),
+            ],
+        )
         .await;
     let body: Value = resp.json().await.unwrap();
     assert!(body["InvalidRequest"].is_object(), "{body}");
@@ -52,14 +82,36 @@ async fn wrong_passwords_are_refused_and_then_rate_limited(app: TestApp) {
     app.sign_up("Guarded", "guarded@example.com").await;
     app.server_fn("sign_out", &[]).await;
     for _ in 0..5 {
-        let resp = app.server_fn("sign_in", &[("email", "guarded@example.com"), ("password", "wrong password")]).await;
+        let resp = app
+            .server_fn(
+                "sign_in",
+                &[
+                    ("email", "guarded@example.com"),
+                    ("password", "wrong password"),
+                ],
+            )
+            .await;
         let body: Value = resp.json().await.unwrap();
-        assert_eq!(body["Unauthorized"], "The e-mail or password is incorrect.", "{body}");
+        assert_eq!(
+            body["Unauthorized"], "The e-mail or password is incorrect.",
+            "{body}"
+        );
     }
     // Even the right password is refused while the limit holds.
-    let resp = app.server_fn("sign_in", &[("email", "guarded@example.com"), ("password", "correct horse battery")]).await;
+    let resp = app
+        .server_fn(
+            "sign_in",
+            &[
+                ("email", "guarded@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
     let body: Value = resp.json().await.unwrap();
-    assert!(body["RateLimited"].as_str().unwrap().contains("Too many"), "{body}");
+    assert!(
+        body["RateLimited"].as_str().unwrap().contains("Too many"),
+        "{body}"
+    );
     assert_eq!(me(&app).await, Value::Null);
 }
 
@@ -69,19 +121,40 @@ async fn sign_out_ends_the_session(app: TestApp) {
     let resp = app.server_fn("sign_out", &[]).await;
     assert!(resp.status().is_success() || resp.status().is_redirection());
     assert_eq!(me(&app).await, Value::Null);
-    let resp = app.server_fn("sign_in", &[("email", "leaving@example.com"), ("password", "correct horse battery")]).await;
+    let resp = app
+        .server_fn(
+            "sign_in",
+            &[
+                ("email", "leaving@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
     assert!(resp.status().is_success() || resp.status().is_redirection());
     assert_eq!(me(&app).await["email"], "leaving@example.com");
 }
 
 async fn demo_merchant_exists_on_the_embedded_default_only(app: TestApp) {
-    let resp = app.server_fn("sign_in", &[("email", "demo@plugboard.local"), ("password", "plugboard-demo")]).await;
+    let resp = app
+        .server_fn(
+            "sign_in",
+            &[
+                ("email", "demo@plugboard.local"),
+                ("password", "plugboard-demo"),
+            ],
+        )
+        .await;
     let body: Value = me(&app).await;
     if app.config.is_embedded() {
         assert!(resp.status().is_success() || resp.status().is_redirection());
         assert_eq!(body["merchant_name"], "Warung Demo");
         let locations: Value = app.server_fn("locations", &[]).await.json().await.unwrap();
-        let names: Vec<&str> = locations.as_array().unwrap().iter().map(|l| l["city"].as_str().unwrap()).collect();
+        let names: Vec<&str> = locations
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["city"].as_str().unwrap())
+            .collect();
         assert_eq!(names.len(), 2, "{locations}");
     } else {
         assert_eq!(body, Value::Null, "no demo account on PostgreSQL");
@@ -92,12 +165,31 @@ async fn demo_merchant_exists_on_the_embedded_default_only(app: TestApp) {
 async fn session_cookie_is_http_only_and_same_site() {
     let app = TestApp::sqlite().await;
     let resp = app
-        .server_fn("sign_up", &[("merchant_name", "Cookie"), ("email", "cookie@example.com"), ("password", "correct horse battery")])
+        .server_fn(
+            "sign_up",
+            &[
+                ("merchant_name", "Cookie"),
+                ("email", "cookie@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
         .await;
-    let cookie = resp.headers().get("set-cookie").expect("session cookie").to_str().unwrap().to_string();
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .expect("session cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("plugboard_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http has no Secure: {cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http has no Secure: {cookie}"
+    );
 }
 
 #[tokio::test]
@@ -107,9 +199,22 @@ async fn cookies_are_secure_behind_https() {
     })
     .await;
     let resp = app
-        .server_fn("sign_up", &[("merchant_name", "Tls"), ("email", "tls@example.com"), ("password", "correct horse battery")])
+        .server_fn(
+            "sign_up",
+            &[
+                ("merchant_name", "Tls"),
+                ("email", "tls@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
         .await;
-    let cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -117,15 +222,26 @@ async fn cookies_are_secure_behind_https() {
 async fn cross_site_posts_are_refused() {
     let app = TestApp::sqlite().await;
     for origin in [Some("https://evil.example"), None] {
-        let mut req = app
-            .client
-            .post(app.url("/api/sign_in"))
-            .form(&[("email", "demo@plugboard.local"), ("password", "plugboard-demo")]);
+        let mut req = app.client.post(app.url("/api/sign_in")).form(&[
+            ("email", "demo@plugboard.local"),
+            ("password", "plugboard-demo"),
+        ]);
         if let Some(o) = origin {
             req = req.header("Origin", o);
         }
         let (status, code, _) = error_of(req.send().await.unwrap()).await;
-        assert_eq!((status, code.as_str()), (403, "csrf_rejected"), "origin {origin:?}");
+        assert_eq!(
+            (status, code.as_str()),
+            (403, "csrf_rejected"),
+            "origin {origin:?}"
+        );
     }
-    assert_eq!(app.server_fn("me", &[]).await.json::<Value>().await.unwrap(), Value::Null);
+    assert_eq!(
+        app.server_fn("me", &[])
+            .await
+            .json::<Value>()
+            .await
+            .unwrap(),
+        Value::Null
+    );
 }

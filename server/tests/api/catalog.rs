@@ -20,7 +20,12 @@ async fn health_answers_once_ready(app: TestApp) {
 }
 
 async fn catalog_has_every_category_and_capability(app: TestApp) {
-    let body: Value = app.get("/v1/integrations/catalog").await.json().await.unwrap();
+    let body: Value = app
+        .get("/v1/integrations/catalog")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["categories"].as_array().unwrap().len(), 11);
     let caps = body["capabilities"].as_array().unwrap();
     assert_eq!(caps.len(), 21);
@@ -30,45 +35,99 @@ async fn catalog_has_every_category_and_capability(app: TestApp) {
     assert_eq!(receipt_qr["status"], "live");
     assert_eq!(receipt_qr["capability_version"], 1);
     let pay = caps.iter().find(|c| c["slug"] == "pay_at_table").unwrap();
-    assert_eq!((pay["mode"].as_str(), pay["status"].as_str()), (Some("replace"), Some("reserved")));
+    assert_eq!(
+        (pay["mode"].as_str(), pay["status"].as_str()),
+        (Some("replace"), Some("reserved"))
+    );
     let integrations = body["integrations"].as_array().unwrap();
     assert!(integrations.len() >= 12);
     // Every category count adds up to the integrations listed.
-    let total: u64 = body["categories"].as_array().unwrap().iter().map(|c| c["integration_count"].as_u64().unwrap()).sum();
+    let total: u64 = body["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["integration_count"].as_u64().unwrap())
+        .sum();
     assert_eq!(total as usize, integrations.len());
     for i in integrations {
-        assert!(["platform_shared", "merchant_key", "oauth"].contains(&i["auth_shape"].as_str().unwrap()));
+        assert!(["platform_shared", "merchant_key", "oauth"]
+            .contains(&i["auth_shape"].as_str().unwrap()));
         assert!(["available", "coming_soon"].contains(&i["status"].as_str().unwrap()));
     }
 }
 
 fn slugs(body: &Value) -> Vec<String> {
-    body["integrations"].as_array().unwrap().iter().map(|i| i["slug"].as_str().unwrap().to_string()).collect()
+    body["integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap().to_string())
+        .collect()
 }
 
 async fn catalog_filters_by_text_category_and_capability(app: TestApp) {
-    let by_text: Value = app.get("/v1/integrations/catalog?q=Split%20bill").await.json().await.unwrap();
-    assert_eq!(slugs(&by_text), vec!["spliteasy"]);
+    // Every word must match, in any field.
+    let by_text: Value = app
+        .get("/v1/integrations/catalog?q=Split%20bill")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut s = slugs(&by_text);
+    s.sort();
+    assert_eq!(s, vec!["qlub", "spliteasy", "splitwise"]);
+    let by_text: Value = app
+        .get("/v1/integrations/catalog?q=split%20WHATSAPP")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(slugs(&by_text).is_empty());
 
-    let by_cap: Value = app.get("/v1/integrations/catalog?capability=pay_at_table").await.json().await.unwrap();
+    let by_cap: Value = app
+        .get("/v1/integrations/catalog?capability=pay_at_table")
+        .await
+        .json()
+        .await
+        .unwrap();
     let mut s = slugs(&by_cap);
     s.sort();
     assert_eq!(s, vec!["qlub", "sunday"]);
 
-    let receipt: Value = app.get("/v1/integrations/catalog?capability=receipt_qr").await.json().await.unwrap();
+    let receipt: Value = app
+        .get("/v1/integrations/catalog?capability=receipt_qr")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(slugs(&receipt).len() >= 4);
 
-    let by_cat: Value = app.get("/v1/integrations/catalog?category=accounting").await.json().await.unwrap();
+    let by_cat: Value = app
+        .get("/v1/integrations/catalog?category=accounting")
+        .await
+        .json()
+        .await
+        .unwrap();
     let mut s = slugs(&by_cat);
     s.sort();
     assert_eq!(s, vec!["jurnal", "xero"]);
 
-    let both: Value = app.get("/v1/integrations/catalog?category=payments&q=qris").await.json().await.unwrap();
+    let both: Value = app
+        .get("/v1/integrations/catalog?category=payments&q=qris")
+        .await
+        .json()
+        .await
+        .unwrap();
     let mut s = slugs(&both);
     s.sort();
     assert_eq!(s, vec!["midtrans", "xendit"]);
 
-    let none: Value = app.get("/v1/integrations/catalog?q=zzzz-nothing").await.json().await.unwrap();
+    let none: Value = app
+        .get("/v1/integrations/catalog?q=zzzz-nothing")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(slugs(&none).is_empty());
 }
 
@@ -82,7 +141,10 @@ async fn integration_detail_shows_schema_and_asked_fields(app: TestApp) {
     assert_eq!(d["config_schema"]["type"], "object");
     let fields = d["config_fields"].as_array().unwrap();
     let key = fields.iter().find(|f| f["name"] == "api_key").unwrap();
-    assert_eq!((key["secret"].as_bool(), key["required"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (key["secret"].as_bool(), key["required"].as_bool()),
+        (Some(true), Some(true))
+    );
     // Fields keep the schema's order.
     assert_eq!(fields[0]["name"], "api_key");
     assert_eq!(fields[1]["name"], "restaurant_id");
@@ -101,7 +163,14 @@ async fn openapi_describes_every_json_route() {
     let doc: Value = app.get("/v1/openapi.json").await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/healthz", "/v1/integrations/catalog", "/v1/integrations/catalog/{slug}", "/v1/me", "/v1/locations", "/v1/locations/{id}"] {
+    for p in [
+        "/healthz",
+        "/v1/integrations/catalog",
+        "/v1/integrations/catalog/{slug}",
+        "/v1/me",
+        "/v1/locations",
+        "/v1/locations/{id}",
+    ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
@@ -123,7 +192,13 @@ async fn a_catalog_file_with_mistakes_stops_start_up_with_every_problem() {
         ..server::Config::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = server::Application::with_listener(config, listener).await.err().expect("must refuse");
+    let err = server::Application::with_listener(config, listener)
+        .await
+        .err()
+        .expect("must refuse");
     let text = err.to_string();
-    assert!(text.contains("unknown category") && text.contains("unknown capability"), "{text}");
+    assert!(
+        text.contains("unknown category") && text.contains("unknown capability"),
+        "{text}"
+    );
 }

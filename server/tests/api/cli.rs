@@ -7,10 +7,24 @@ use crate::helpers::TestApp;
 #[tokio::test]
 async fn tokens_create_prints_a_working_token() {
     let app = TestApp::sqlite().await;
-    let out = app.cli(&["tokens", "create", "--email", "DEMO@plugboard.local"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = app.cli(
+        &["tokens", "create", "--email", "DEMO@plugboard.local"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let me: Value = app.bearer(Method::GET, "/v1/me", &token).send().await.unwrap().json().await.unwrap();
+    let me: Value = app
+        .bearer(Method::GET, "/v1/me", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["merchant_name"], "Warung Demo");
 
     let out = app.cli(&["tokens", "create", "--email", "nobody@example.com"], None);
@@ -22,7 +36,11 @@ async fn tokens_create_prints_a_working_token() {
 async fn migrate_and_catalog_check_succeed() {
     let app = TestApp::sqlite().await;
     let out = app.cli(&["migrate"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = app.cli(&["catalog", "check"], None);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("21 capabilities"));

@@ -133,10 +133,18 @@ impl TestApp {
         let resp = self
             .server_fn(
                 "sign_up",
-                &[("merchant_name", merchant), ("email", email), ("password", "correct horse battery")],
+                &[
+                    ("merchant_name", merchant),
+                    ("email", email),
+                    ("password", "correct horse battery"),
+                ],
             )
             .await;
-        assert!(resp.status().is_success() || resp.status().is_redirection(), "sign up: {}", resp.status());
+        assert!(
+            resp.status().is_success() || resp.status().is_redirection(),
+            "sign up: {}",
+            resp.status()
+        );
     }
 
     /// A second, cookie-less client against the same server, signed up as a
@@ -147,7 +155,11 @@ impl TestApp {
         let resp = other
             .post(self.url("/api/sign_up"))
             .header("Origin", self.origin())
-            .form(&[("merchant_name", merchant), ("email", email.as_str()), ("password", "correct horse battery")])
+            .form(&[
+                ("merchant_name", merchant),
+                ("email", email.as_str()),
+                ("password", "correct horse battery"),
+            ])
             .send()
             .await
             .unwrap();
@@ -169,7 +181,12 @@ impl TestApp {
     }
 
     /// A request with a bearer token.
-    pub fn bearer(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+    pub fn bearer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
         Client::new()
             .request(method, self.url(path))
             .bearer_auth(token)
@@ -190,7 +207,12 @@ impl TestApp {
         }
         let mut child = cmd.spawn().expect("run plugboard");
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         } else {
             drop(child.stdin.take());
         }
@@ -203,13 +225,17 @@ impl Drop for TestApp {
         if let Some((admin_url, name)) = self.pg_db.take() {
             // Dropped on a separate runtime: Drop cannot await.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async move {
                         if let Ok(mut c) = sqlx_pg_connect(&admin_url).await {
                             use sqlx::Executor;
                             let _ = c
-                                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                                .execute(
+                                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                                )
                                 .await;
                         }
                     });
@@ -222,9 +248,12 @@ impl Drop for TestApp {
 
 async fn sqlx_pg_connect(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
     use sqlx::Connection;
-    tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::PgConnection::connect(url))
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sqlx::PgConnection::connect(url),
+    )
+    .await
+    .map_err(|_| sqlx::Error::PoolTimedOut)?
 }
 
 fn base_config(data_dir: PathBuf) -> Config {
@@ -249,8 +278,16 @@ fn new_client() -> Client {
 pub async fn error_of(resp: Response) -> (u16, String, Value) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.expect("JSON error body");
-    let code = body["error"]["code"].as_str().expect("error.code").to_string();
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error.message in {body}");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_string();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error.message in {body}"
+    );
     (status, code, body)
 }
 

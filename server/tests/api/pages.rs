@@ -9,9 +9,17 @@ async fn catalog_and_detail_pages_render_on_the_server() {
     let html = resp.text().await.unwrap();
     assert!(html.contains("data-slug=\"qlub\"") && html.contains("data-slug=\"sunday\""));
     assert!(!html.contains("data-slug=\"spliteasy\""));
-    assert!(html.contains("/pkg/plugboard.js"), "hydration script is linked");
+    assert!(
+        html.contains("/pkg/plugboard.js"),
+        "hydration script is linked"
+    );
 
-    let html = app.get("/integrations/spliteasy").await.text().await.unwrap();
+    let html = app
+        .get("/integrations/spliteasy")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("SplitEasy") && html.contains("up to 3 per location"));
     assert!(html.contains("Nothing to sign up for"));
 }
@@ -28,8 +36,24 @@ async fn unknown_pages_and_integrations_answer_404() {
 #[tokio::test]
 async fn private_pages_send_visitors_to_sign_in() {
     let app = TestApp::sqlite().await;
-    let resp = app.get("/locations").await;
-    assert!(resp.status().is_redirection(), "{}", resp.status());
+    for page in ["/locations", "/settings"] {
+        let resp = app
+            .client
+            .get(app.url(page))
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 302, "{page}");
+        assert_eq!(resp.headers()["location"], "/signin");
+    }
+    let resp = app
+        .client
+        .get(app.url("/locations"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["location"], "/signin");
 }
 

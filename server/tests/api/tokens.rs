@@ -9,12 +9,24 @@ on_both_backends!(tokens_authenticate_until_revoked);
 
 async fn tokens_authenticate_until_revoked(app: TestApp) {
     app.sign_up("Tokens Inc", "tokens@example.com").await;
-    let created: Value = app.server_fn("create_token", &[("name", "inventory sync")]).await.json().await.unwrap();
+    let created: Value = app
+        .server_fn("create_token", &[("name", "inventory sync")])
+        .await
+        .json()
+        .await
+        .unwrap();
     let token = created["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("pbk_"));
     let id = created["info"]["id"].as_str().unwrap().to_string();
 
-    let me: Value = app.bearer(Method::GET, "/v1/me", &token).send().await.unwrap().json().await.unwrap();
+    let me: Value = app
+        .bearer(Method::GET, "/v1/me", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["merchant_name"], "Tokens Inc");
 
     // The list shows the prefix, never the token.
@@ -25,7 +37,11 @@ async fn tokens_authenticate_until_revoked(app: TestApp) {
 
     let resp = app.server_fn("revoke_token", &[("id", id.as_str())]).await;
     assert!(resp.status().is_success());
-    let resp = app.bearer(Method::GET, "/v1/me", &token).send().await.unwrap();
+    let resp = app
+        .bearer(Method::GET, "/v1/me", &token)
+        .send()
+        .await
+        .unwrap();
     assert!(resp.headers().contains_key("www-authenticate"));
     let (status, code, _) = error_of(resp).await;
     assert_eq!((status, code.as_str()), (401, "unauthorized"));
@@ -36,8 +52,18 @@ async fn missing_and_malformed_tokens_answer_401() {
     let app = TestApp::sqlite().await;
     let (status, _, _) = error_of(app.get("/v1/locations").await).await;
     assert_eq!(status, 401);
-    for bad in ["pbk_short", "not-a-token", "pbk_0123456789012345678901234567890123456789"] {
-        let (status, code, _) = error_of(app.bearer(Method::GET, "/v1/locations", bad).send().await.unwrap()).await;
+    for bad in [
+        "pbk_short",
+        "not-a-token",
+        "pbk_0123456789012345678901234567890123456789",
+    ] {
+        let (status, code, _) = error_of(
+            app.bearer(Method::GET, "/v1/locations", bad)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!((status, code.as_str()), (401, "unauthorized"), "{bad}");
     }
 }
@@ -45,11 +71,36 @@ async fn missing_and_malformed_tokens_answer_401() {
 #[tokio::test]
 async fn support_accounts_cannot_use_merchant_pages() {
     let app = TestApp::sqlite().await;
-    let out = app.cli(&["users", "create", "--email", "agent@plugboard.local", "--password-stdin"], Some("agent password 123\n"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    app.server_fn("sign_in", &[("email", "agent@plugboard.local"), ("password", "agent password 123")]).await;
+    let out = app.cli(
+        &[
+            "users",
+            "create",
+            "--email",
+            "agent@plugboard.local",
+            "--password-stdin",
+        ],
+        Some("agent password 123\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.server_fn(
+        "sign_in",
+        &[
+            ("email", "agent@plugboard.local"),
+            ("password", "agent password 123"),
+        ],
+    )
+    .await;
     let me: Value = app.server_fn("me", &[]).await.json().await.unwrap();
     assert_eq!(me["role"], "support");
-    let body: Value = app.server_fn("create_token", &[("name", "x")]).await.json().await.unwrap();
+    let body: Value = app
+        .server_fn("create_token", &[("name", "x")])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(body["Forbidden"].is_string(), "{body}");
 }
