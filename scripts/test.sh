@@ -24,7 +24,12 @@ step "unit and integration tests"
 # PostgreSQL tests use PLUGBOARD_TEST_POSTGRES_URL (default
 # postgres://postgres@127.0.0.1:5432/postgres) and skip, saying why, when it is
 # unreachable.
-cargo test --workspace --exclude frontend
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --exclude frontend
+  cargo test --workspace --exclude frontend --doc
+else
+  cargo test --workspace --exclude frontend
+fi
 
 step "build the site (cargo leptos build)"
 cargo leptos build

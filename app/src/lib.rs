@@ -68,15 +68,16 @@ pub fn App() -> impl IntoView {
             <Nav/>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/signin") view=SignInPage/>
-                    <Route path=path!("/signup") view=SignUpPage/>
-                    <Route path=path!("/integrations") view=CatalogPage/>
-                    // Async: the status (404) or redirect is known before headers go out.
+                    // Async rendering: pages are complete HTML without JavaScript,
+                    // and the status (404) or redirect is known before headers go out.
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/integrations") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/integrations/:slug") view=IntegrationPage ssr=SsrMode::Async/>
                     <Route path=path!("/locations") view=LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/docs/api") view=ApiDocsPage/>
+                    <Route path=path!("/docs/api") view=ApiDocsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="footer">

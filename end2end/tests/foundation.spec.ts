@@ -34,6 +34,7 @@ test('a merchant signs up, adds a location, searches the catalog and opens an in
   await expect(page.locator('.integration-card').first()).toBeVisible();
   const all = await page.locator('.integration-card').count();
   expect(all).toBeGreaterThanOrEqual(12);
+  await snap(page, 'catalog');
 
   await page.getByRole('searchbox', { name: 'Search integrations' }).fill('split');
   await page.getByRole('button', { name: 'Search' }).click();

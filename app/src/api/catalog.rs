@@ -2,14 +2,24 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Catalog, CatalogQuery, IntegrationDetail};
+use crate::model::{Catalog, IntegrationDetail};
 
-/// The catalog, filtered.
+/// The catalog, filtered. Flat optional arguments: absent filters simply
+/// stay out of the form encoding.
 #[server(endpoint = "catalog")]
-pub async fn list_catalog(query: CatalogQuery) -> Result<Catalog, AppError> {
+pub async fn list_catalog(
+    q: Option<String>,
+    category: Option<String>,
+    capability: Option<String>,
+) -> Result<Catalog, AppError> {
     super::finish(
         async move {
             let state = crate::domain::AppState::from_context()?;
+            let query = crate::model::CatalogQuery {
+                q,
+                category,
+                capability,
+            };
             crate::domain::catalog::list(&state.db, &query).await
         }
         .await,

@@ -2,7 +2,9 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ExternalId, Location, LocationInput};
+use crate::model::Location;
+#[cfg(feature = "ssr")]
+use crate::model::{ExternalId, LocationInput};
 
 /// Every location of the merchant.
 #[server(endpoint = "locations")]

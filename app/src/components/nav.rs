@@ -12,7 +12,7 @@ pub fn Nav() -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/">
-                <span class="brand-mark">"⏚"</span>
+                <img class="brand-mark" src="/favicon.svg" alt="" width="28" height="28"/>
                 "Plugboard"
             </a>
             <nav class="mainnav">

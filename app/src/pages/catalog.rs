@@ -58,7 +58,10 @@ pub fn CatalogPage() -> impl IntoView {
             capability: p.get("capability"),
         }
     });
-    let catalog = Resource::new(move || query.get(), list_catalog);
+    let catalog = Resource::new(
+        move || query.get(),
+        |q| list_catalog(q.q, q.category, q.capability),
+    );
 
     view! {
         <Title text="Integrations catalog"/>
