@@ -20,6 +20,21 @@ pub enum AppError {
         message: String,
         fields: Vec<FieldError>,
     },
+    /// An install's configuration does not match the integration's schema.
+    #[error("{message}")]
+    ConfigInvalid {
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// The merchant has no such install.
+    #[error("{0}")]
+    IntegrationNotInstalled(String),
+    /// The install exists but is disabled.
+    #[error("{0}")]
+    IntegrationDisabled(String),
+    /// The integration does not provide the requested capability.
+    #[error("{0}")]
+    CapabilityUnsupported(String),
     /// Not signed in, or credentials wrong.
     #[error("{0}")]
     Unauthorized(String),
@@ -60,6 +75,10 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::InvalidRequest { .. } => "invalid_request",
+            AppError::ConfigInvalid { .. } => "config_invalid",
+            AppError::IntegrationNotInstalled(_) => "integration_not_installed",
+            AppError::IntegrationDisabled(_) => "integration_disabled",
+            AppError::CapabilityUnsupported(_) => "capability_unsupported",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
@@ -73,7 +92,10 @@ impl AppError {
     /// The HTTP status that goes with the code.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::InvalidRequest { .. } => 400,
+            AppError::InvalidRequest { .. } | AppError::ConfigInvalid { .. } => 400,
+            AppError::IntegrationNotInstalled(_) => 404,
+            AppError::IntegrationDisabled(_) => 409,
+            AppError::CapabilityUnsupported(_) => 400,
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
@@ -87,10 +109,12 @@ impl AppError {
     /// The message for one field, if the error names it.
     pub fn field_message(&self, name: &str) -> Option<String> {
         match self {
-            AppError::InvalidRequest { fields, .. } => fields
-                .iter()
-                .find(|f| f.field == name)
-                .map(|f| f.message.clone()),
+            AppError::InvalidRequest { fields, .. } | AppError::ConfigInvalid { fields, .. } => {
+                fields
+                    .iter()
+                    .find(|f| f.field == name)
+                    .map(|f| f.message.clone())
+            }
             _ => None,
         }
     }

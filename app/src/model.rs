@@ -275,3 +275,90 @@ pub const COMMON_TIMEZONES: &[&str] = &[
     "America/New_York",
     "UTC",
 ];
+
+/// An installed integration (secret values never included).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Install {
+    pub id: Uuid,
+    pub integration: String,
+    pub integration_name: String,
+    /// Absent: every location.
+    pub location_id: Option<Uuid>,
+    pub location_name: Option<String>,
+    pub enabled: bool,
+    /// The non-secret settings.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub config: serde_json::Value,
+    /// Secret settings that have a stored value (the values are never sent).
+    pub secrets_set: Vec<String>,
+    /// `not_required`, `not_connected`, `connected` or `needs_reconnect`.
+    pub auth_status: String,
+    pub capabilities: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What a client sends to install an integration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct InstallInput {
+    /// Integration slug, e.g. `qlub`.
+    pub integration: String,
+    /// One location, or absent for every location.
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    /// Settings per the integration's `config_schema`.
+    #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub config: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+/// One integration filling a surface.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SurfaceHolder {
+    pub install_id: Uuid,
+    pub integration: String,
+    pub integration_name: String,
+    pub enabled: bool,
+    /// Installed for every location rather than this one.
+    pub every_location: bool,
+}
+
+/// One capability at a location and who fills it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Surface {
+    pub capability: Capability,
+    pub holders: Vec<SurfaceHolder>,
+}
+
+/// Every surface of one location.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LocationSurfaces {
+    pub location_id: Uuid,
+    pub location_name: String,
+    pub surfaces: Vec<Surface>,
+}
+
+/// One audit-log entry (never contains secret values).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// `user:<id>`, `token:<id>`, `cli` or `system`.
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub before: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub after: Option<serde_json::Value>,
+    /// RFC 3339.
+    pub at: String,
+}

@@ -86,7 +86,10 @@ impl KeyRing {
     /// A ring with one key, which is primary.
     pub fn new(primary_id: &str, key: SecretKey) -> Result<Self, CryptoError> {
         if !valid_id(primary_id) {
-            return Err(CryptoError::BadKey(primary_id.into(), "ids use letters, digits, - and _"));
+            return Err(CryptoError::BadKey(
+                primary_id.into(),
+                "ids use letters, digits, - and _",
+            ));
         }
         let mut keys = BTreeMap::new();
         keys.insert(primary_id.to_string(), key);
@@ -99,7 +102,10 @@ impl KeyRing {
     /// Adds a key that can open values but does not seal new ones.
     pub fn add(&mut self, id: &str, key: SecretKey) -> Result<(), CryptoError> {
         if !valid_id(id) {
-            return Err(CryptoError::BadKey(id.into(), "ids use letters, digits, - and _"));
+            return Err(CryptoError::BadKey(
+                id.into(),
+                "ids use letters, digits, - and _",
+            ));
         }
         self.keys.insert(id.to_string(), key);
         Ok(())
@@ -155,9 +161,13 @@ impl KeyRing {
     /// Decrypts a value sealed by any key of the ring.
     pub fn open(&self, sealed: &str) -> Result<Vec<u8>, CryptoError> {
         let mut parts = sealed.split('.');
-        let (Some(VERSION), Some(kid), Some(nonce), Some(ct), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(VERSION), Some(kid), Some(nonce), Some(ct), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(CryptoError::Malformed);
         };
         let key = self
@@ -170,7 +180,9 @@ impl KeyRing {
         if nonce.len() != 12 {
             return Err(CryptoError::Malformed);
         }
-        let ct = URL_SAFE_NO_PAD.decode(ct).map_err(|_| CryptoError::Malformed)?;
+        let ct = URL_SAFE_NO_PAD
+            .decode(ct)
+            .map_err(|_| CryptoError::Malformed)?;
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.0));
         cipher
             .decrypt(
@@ -242,7 +254,10 @@ mod tests {
         assert_eq!(ring.open(&parts.join(".")), Err(CryptoError::Tampered));
         // Relabelling with another key id fails: the id is authenticated.
         let other = KeyRing::new("k9", SecretKey::generate()).unwrap();
-        assert_eq!(other.open(&sealed), Err(CryptoError::UnknownKey("k1".into())));
+        assert_eq!(
+            other.open(&sealed),
+            Err(CryptoError::UnknownKey("k1".into()))
+        );
         assert_eq!(ring.open("v1.k1.zz"), Err(CryptoError::Malformed));
         assert_eq!(ring.open("plaintext"), Err(CryptoError::Malformed));
     }

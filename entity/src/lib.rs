@@ -4,8 +4,12 @@
 //! entity take the merchant explicitly so that no caller can forget the tenant.
 
 pub mod api_token;
+pub mod audit_log;
 pub mod capability;
 pub mod category;
+pub mod crypto;
+pub mod install;
+pub mod install_slot;
 pub mod integration;
 pub mod integration_capability;
 pub mod location;

@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
+    /// Bumped by every change of the merchant's installs (serialises them).
+    pub slot_version: i32,
     pub created_at: TimeDateTimeWithTimeZone,
 }
 

@@ -38,6 +38,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Manage the encryption keys of secrets at rest.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Check or load the integrations catalog.
     Catalog {
         #[command(subcommand)]
@@ -82,6 +87,23 @@ pub enum TokensCommand {
     },
 }
 
+/// `plugboard keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new primary key to the embedded key file and re-encrypt every
+    /// stored secret with it (old keys stay, so nothing becomes unreadable).
+    Rotate,
+    /// Re-encrypt every stored secret with the current primary key (after
+    /// putting a new key first in `encryption_keys`).
+    Reseal,
+    /// Print a new random key as an `encryption_keys` entry.
+    Generate {
+        /// The key id.
+        #[arg(long, default_value = "k1")]
+        id: String,
+    },
+}
+
 /// `plugboard catalog …`
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
@@ -110,6 +132,8 @@ pub enum CliError {
     Catalog(#[from] app::domain::catalog_file::CatalogFileError),
     #[error("{0}")]
     App(#[from] app::error::AppError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
     #[error("{0}")]
     Usage(String),
 }
@@ -144,6 +168,7 @@ impl Cli {
             Command::Users { command } => users(config, command).await,
             Command::Tokens { command } => tokens_cmd(config, command).await,
             Command::Catalog { command } => catalog(config, command).await,
+            Command::Keys { command } => keys_cmd(config, command).await,
         }
     }
 }
@@ -221,6 +246,36 @@ async fn tokens_cmd(config: Config, command: TokensCommand) -> Result<(), CliErr
             let created = tokens::create(&database.conn, merchant, Some(user.id), &name).await?;
             // The token alone on stdout, so scripts can capture it.
             println!("{}", created.token);
+            Ok(())
+        }
+    }
+}
+
+async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> {
+    match command {
+        KeysCommand::Generate { id } => {
+            println!("{}", crate::keys::generate_entry(&id));
+            Ok(())
+        }
+        KeysCommand::Rotate => {
+            let ring = crate::keys::rotate_file(&config)?;
+            let database = open(&config).await?;
+            let n = app::domain::installs::reseal_all(&database.conn, &ring).await?;
+            println!(
+                "new primary key {} written to {}; re-encrypted {n} stored secret value(s)",
+                ring.primary_id(),
+                crate::keys::key_file(&config).display()
+            );
+            Ok(())
+        }
+        KeysCommand::Reseal => {
+            let ring = crate::keys::load(&config)?;
+            let database = open(&config).await?;
+            let n = app::domain::installs::reseal_all(&database.conn, &ring).await?;
+            println!(
+                "re-encrypted {n} stored secret value(s) with key {}",
+                ring.primary_id()
+            );
             Ok(())
         }
     }

@@ -36,6 +36,10 @@ pub struct Config {
     /// Create the demo merchant on the first start of an empty database
     /// (`PLUGBOARD_DEMO_DATA`).
     pub demo_data: bool,
+    /// Encryption keys for secrets at rest, `id=<base64 of 32 bytes>,…`, the
+    /// first being primary (`PLUGBOARD_ENCRYPTION_KEYS`). Required with
+    /// PostgreSQL; the embedded default uses `data_dir/keys.json`.
+    pub encryption_keys: Option<Redacted>,
     /// A catalog file to load instead of the built-in one
     /// (`PLUGBOARD_CATALOG_FILE`).
     pub catalog_file: Option<PathBuf>,
@@ -57,10 +61,29 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             session_idle_minutes: 12 * 60,
             demo_data: true,
+            encryption_keys: None,
             catalog_file: None,
             log: "info".into(),
             log_format: "text".into(),
         }
+    }
+}
+
+/// A setting that must never be printed; `Debug` shows `***`.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::ops::Deref for Redacted {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 

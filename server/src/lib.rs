@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod csrf;
 pub mod db;
+pub mod keys;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;

@@ -34,6 +34,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
     #[error("could not create the demo data: {0}")]
     Demo(app::error::AppError),
     #[error("cannot listen on {addr}: {source}")]
@@ -72,6 +74,7 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        let keys = Arc::new(crate::keys::load(&config)?);
         let database = db::connect(&config).await?;
         db::migrate(&database).await?;
         load_catalog(&config, &database.conn).await?;
@@ -88,7 +91,7 @@ impl Application {
             );
         }
         spawn_upkeep(database.conn.clone(), database.sessions.clone());
-        let router = router(&config, database, local_addr);
+        let router = router(&config, database, keys, local_addr);
         Ok(Application {
             listener,
             router,
@@ -155,13 +158,19 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-fn router(config: &Config, database: db::Database, addr: SocketAddr) -> Router {
+fn router(
+    config: &Config,
+    database: db::Database,
+    keys: Arc<entity::crypto::KeyRing>,
+    addr: SocketAddr,
+) -> Router {
     let (api, openapi) = crate::api::router();
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     let state = AppState {
         db: database.conn,
         leptos_options: leptos_options(config, addr),
         openapi: openapi_json.clone(),
+        keys,
     };
 
     let mut trusted: Vec<String> = config.allowed_origins.clone();

@@ -82,9 +82,10 @@ pub async fn remove_location(id: String) -> Result<(), AppError> {
     super::finish(
         async move {
             let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (me, merchant) = crate::session::require_merchant(&state).await?;
             let id = super::parse_id(&id, "location")?;
-            crate::domain::locations::delete(&state.db, merchant, id).await
+            let actor = crate::domain::audit::Actor::User(me.user_id);
+            crate::domain::locations::delete(&state.db, actor, merchant, id).await
         }
         .await,
     )

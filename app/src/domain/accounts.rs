@@ -69,6 +69,7 @@ pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
     let merchant = merchant::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(merchant_name),
+        slot_version: Set(0),
         created_at: Set(now),
     }
     .insert(&txn)

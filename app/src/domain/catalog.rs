@@ -52,7 +52,7 @@ async fn snapshot<C: ConnectionTrait>(db: &C) -> AppResult<Snapshot> {
     })
 }
 
-fn capability_to_wire(m: &capability::Model) -> Capability {
+pub(crate) fn capability_to_wire(m: &capability::Model) -> Capability {
     Capability {
         slug: m.slug.clone(),
         surface: m.surface.clone(),

@@ -205,6 +205,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     if let Some(ids) = valid.external_ids {
         replace_external_ids(&txn, model.id, ids).await?;
     }
+    super::installs::claim_for_new_location(&txn, merchant_id, model.id).await?;
     let out = get(&txn, merchant_id, model.id).await?;
     txn.commit().await?;
     Ok(out)
@@ -236,15 +237,17 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     Ok(out)
 }
 
-/// Removes a location and everything scoped to it.
+/// Removes a location and everything scoped to it (its own installs and
+/// its slots of all-locations installs).
 pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    actor: super::audit::Actor,
     merchant_id: Uuid,
     id: Uuid,
 ) -> AppResult<()> {
     let txn = db.begin().await?;
     let model = find(&txn, merchant_id, id).await?;
-    // Children first: SQLite only cascades when foreign keys are switched on.
+    super::installs::release_location(&txn, actor, merchant_id, id).await?;
     location_external_id::Entity::delete_many()
         .filter(location_external_id::Column::LocationId.eq(id))
         .exec(&txn)

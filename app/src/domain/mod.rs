@@ -3,9 +3,12 @@
 //! Each function takes the tenant explicitly; nothing here reads a request.
 
 pub mod accounts;
+pub mod audit;
 pub mod catalog;
 pub mod catalog_file;
 pub mod demo;
+pub mod install_config;
+pub mod installs;
 pub mod locations;
 pub mod password;
 pub mod state;

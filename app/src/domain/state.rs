@@ -10,6 +10,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The generated OpenAPI document, for the reference page.
     pub openapi: std::sync::Arc<serde_json::Value>,
+    /// Keys that seal secrets at rest.
+    pub keys: std::sync::Arc<entity::crypto::KeyRing>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -98,8 +98,15 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, merchant_id: Uuid, id: Uuid) -> 
     Ok(())
 }
 
+/// A live token's merchant and id.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenOwner {
+    pub merchant_id: Uuid,
+    pub token_id: Uuid,
+}
+
 /// The merchant a bearer token belongs to, if the token is valid and live.
-pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<Uuid> {
+pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<TokenOwner> {
     let invalid = || AppError::Unauthorized("The API token is missing, invalid or revoked.".into());
     if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + SECRET_LEN {
         return Err(invalid());
@@ -114,11 +121,14 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<
     let stale = model
         .last_used_at
         .is_none_or(|t| now - t > LAST_USED_RESOLUTION);
-    let merchant_id = model.merchant_id;
+    let owner = TokenOwner {
+        merchant_id: model.merchant_id,
+        token_id: model.id,
+    };
     if stale {
         let mut active = model.into_active_model();
         active.last_used_at = Set(Some(now));
         active.update(db).await?;
     }
-    Ok(merchant_id)
+    Ok(owner)
 }

@@ -1,4 +1,5 @@
 //! `Authorization: Bearer <token>` for machine clients.
+use app::domain::audit::Actor;
 use app::domain::{tokens, AppState};
 use app::error::AppError;
 use axum::extract::FromRequestParts;
@@ -11,6 +12,14 @@ use super::error::ApiError;
 #[derive(Clone, Copy, Debug)]
 pub struct MerchantAuth {
     pub merchant_id: Uuid,
+    pub token_id: Uuid,
+}
+
+impl MerchantAuth {
+    /// The token, as the audit log names it.
+    pub fn actor(&self) -> Actor {
+        Actor::Token(self.token_id)
+    }
 }
 
 impl FromRequestParts<AppState> for MerchantAuth {
@@ -35,7 +44,10 @@ impl FromRequestParts<AppState> for MerchantAuth {
                         .into(),
                 ))
             })?;
-        let merchant_id = tokens::authenticate(&state.db, token).await?;
-        Ok(MerchantAuth { merchant_id })
+        let owner = tokens::authenticate(&state.db, token).await?;
+        Ok(MerchantAuth {
+            merchant_id: owner.merchant_id,
+            token_id: owner.token_id,
+        })
     }
 }

@@ -51,7 +51,9 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let fields = match &self.0 {
-            AppError::InvalidRequest { fields, .. } => fields.clone(),
+            AppError::InvalidRequest { fields, .. } | AppError::ConfigInvalid { fields, .. } => {
+                fields.clone()
+            }
             _ => Vec::new(),
         };
         let body = ErrorBody {

@@ -86,6 +86,6 @@ pub async fn delete(
     auth: MerchantAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    locations::delete(&state.db, auth.merchant_id, id).await?;
+    locations::delete(&state.db, auth.actor(), auth.merchant_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod health;
+pub mod installs;
 pub mod locations;
 pub mod me;
 
@@ -25,6 +26,7 @@ use utoipa_axum::routes;
     tags(
         (name = "catalog", description = "The integrations catalog (public)"),
         (name = "locations", description = "A merchant's locations"),
+        (name = "installs", description = "Installing, configuring, disabling and uninstalling integrations"),
         (name = "account", description = "The token's merchant"),
         (name = "meta", description = "Health and API description")
     )
@@ -56,5 +58,15 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             locations::update,
             locations::delete
         ))
+        .routes(routes!(installs::list, installs::create))
+        .routes(routes!(
+            installs::get,
+            installs::configure,
+            installs::uninstall
+        ))
+        .routes(routes!(installs::disable))
+        .routes(routes!(installs::enable))
+        .routes(routes!(installs::surfaces))
+        .routes(routes!(installs::audit))
         .split_for_parts()
 }

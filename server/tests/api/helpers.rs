@@ -83,6 +83,7 @@ impl TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = base_config(data_dir.path().to_path_buf());
         config.database_url = Some(url);
+        config.encryption_keys = Some(server::config::Redacted(server::keys::generate_entry("k1")));
         Some(Self::start(config, data_dir, Some((admin_url, name))).await)
     }
 
@@ -204,6 +205,9 @@ impl TestApp {
             .stderr(std::process::Stdio::piped());
         if let Some(url) = &self.config.database_url {
             cmd.env("PLUGBOARD_DATABASE_URL", url);
+        }
+        if let Some(keys) = &self.config.encryption_keys {
+            cmd.env("PLUGBOARD_ENCRYPTION_KEYS", &keys.0);
         }
         let mut child = cmd.spawn().expect("run plugboard");
         if let Some(input) = stdin {

@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod catalog;
 mod cli;
+mod installs;
 mod locations;
 mod pages;
 mod tokens;
