@@ -25,7 +25,7 @@ use crate::components::nav::Nav;
 use crate::pages::{
     api_docs::ApiDocsPage, auth::SignInPage, auth::SignUpPage, catalog::CatalogPage,
     home::HomePage, integration::IntegrationPage, locations::LocationsPage, not_found::NotFound,
-    settings::SettingsPage,
+    settings::SettingsPage, surfaces::SurfacesPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/integrations") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/integrations/:slug") view=IntegrationPage ssr=SsrMode::Async/>
                     <Route path=path!("/locations") view=LocationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/locations/:id/surfaces") view=SurfacesPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/docs/api") view=ApiDocsPage ssr=SsrMode::Async/>
                 </Routes>

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod installs;
 pub mod locations;
 pub mod reference;
 pub mod tokens;

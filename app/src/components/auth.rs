@@ -1,7 +1,6 @@
 //! Who is signed in, shared by every page, refreshed when someone signs in
 //! or out.
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
 use crate::api::auth::{get_me, SignIn, SignOut, SignUp};
 use crate::error::AppError;
@@ -52,6 +51,18 @@ pub fn use_auth() -> AuthContext {
     expect_context::<AuthContext>()
 }
 
+/// Sends the visitor to the sign-in page: a 302 when rendering on the
+/// server, a navigation in the browser. (Not `<Redirect/>`: during async
+/// server rendering it could leave the response hanging.)
+fn send_to_sign_in() {
+    #[cfg(feature = "ssr")]
+    leptos_axum::redirect("/signin");
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let _ = window().location().set_href("/signin");
+    }
+}
+
 /// Renders `render` with the signed-in user, or sends visitors to sign in.
 #[component]
 pub fn RequireUser<F, V>(render: F) -> impl IntoView
@@ -68,7 +79,13 @@ where
                 Suspend::new(async move {
                     match auth.me.await {
                         Ok(Some(me)) => render(me).into_any(),
-                        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
+                        Ok(None) => {
+                            send_to_sign_in();
+                            view! {
+                                <p class="muted">"Please "<a href="/signin">"sign in"</a>" to continue."</p>
+                            }
+                            .into_any()
+                        }
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })

@@ -24,11 +24,12 @@ pub fn ErrorBanner(error: Signal<Option<AppError>>) -> impl IntoView {
 
 /// The message for one field, shown beside it.
 #[component]
-pub fn FieldMessage(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+pub fn FieldMessage(error: Signal<Option<AppError>>, #[prop(into)] field: String) -> impl IntoView {
     move || {
+        let field = field.clone();
         error
             .get()
-            .and_then(|e| e.field_message(field))
+            .and_then(|e| e.field_message(&field))
             .map(|m| view! { <span class="field-error" data-field=field>{m}</span> })
     }
 }

@@ -1,4 +1,5 @@
 //! Pieces several pages use.
 pub mod auth;
 pub mod form;
+pub mod install_panel;
 pub mod nav;

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::catalog::auth_label;
 use crate::api::catalog::get_integration;
+use crate::components::install_panel::InstallPanel;
 use crate::model::{CapabilityStatus, IntegrationDetail, IntegrationStatus, Mode};
 
 /// The detail page.
@@ -123,6 +124,8 @@ fn Detail(d: IntegrationDetail) -> impl IntoView {
                     <tbody>{caps}</tbody>
                 </table>
             </section>
+            <div class="side">
+            <InstallPanel detail=d.clone()/>
             <section class="card" data-testid="asked-for">
                 <h2>"What you'll be asked for"</h2>
                 <p class="auth-explain">{d.auth_shape.explain()}</p>
@@ -133,6 +136,7 @@ fn Detail(d: IntegrationDetail) -> impl IntoView {
                 }}
                 <p class="muted small">"You choose whether to install for every location or for one location."</p>
             </section>
+            </div>
         </div>
     }
 }

@@ -118,6 +118,7 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
         "Remove {}? Integrations installed only for it are removed too.",
         l.name
     );
+    let surfaces_href = format!("/locations/{id}/surfaces");
     let (update_id, external_id, remove_id) = (id.clone(), id.clone(), id);
     let Location {
         name,
@@ -145,6 +146,7 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
                     <button type="submit" class="btn btn-small">"Link"</button>
                 </ActionForm>
             </div>
+            <a class="btn btn-small" href=surfaces_href>"Surfaces →"</a>
             <ActionForm action=actions.remove attr:class="inline"
                 on:submit=move |ev| {
                     #[cfg(feature = "hydrate")]

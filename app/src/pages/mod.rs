@@ -7,3 +7,4 @@ pub mod integration;
 pub mod locations;
 pub mod not_found;
 pub mod settings;
+pub mod surfaces;

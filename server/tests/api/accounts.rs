@@ -161,7 +161,7 @@ async fn demo_merchant_exists_on_the_embedded_default_only(app: TestApp) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_cookie_is_http_only_and_same_site() {
     let app = TestApp::sqlite().await;
     let resp = app
@@ -192,7 +192,7 @@ async fn session_cookie_is_http_only_and_same_site() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_are_secure_behind_https() {
     let app = TestApp::sqlite_with(|c| {
         c.public_url = Some("https://hub.example.com".into());
@@ -218,7 +218,7 @@ async fn cookies_are_secure_behind_https() {
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused() {
     let app = TestApp::sqlite().await;
     for origin in [Some("https://evil.example"), None] {

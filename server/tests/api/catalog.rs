@@ -157,7 +157,7 @@ async fn unknown_slugs_and_routes_answer_the_envelope(app: TestApp) {
     assert_eq!((status, code.as_str()), (404, "not_found"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_describes_every_json_route() {
     let app = TestApp::sqlite().await;
     let doc: Value = app.get("/v1/openapi.json").await.json().await.unwrap();
@@ -177,7 +177,7 @@ async fn openapi_describes_every_json_route() {
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalog_file_with_mistakes_stops_start_up_with_every_problem() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("catalog.json");

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::helpers::TestApp;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_create_prints_a_working_token() {
     let app = TestApp::sqlite().await;
     let out = app.cli(
@@ -32,7 +32,7 @@ async fn tokens_create_prints_a_working_token() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no user with e-mail nobody@example.com"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_and_catalog_check_succeed() {
     let app = TestApp::sqlite().await;
     let out = app.cli(&["migrate"], None);
@@ -46,7 +46,7 @@ async fn migrate_and_catalog_check_succeed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("21 capabilities"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_configuration_is_refused_with_a_clear_message() {
     let app = TestApp::sqlite().await;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"));

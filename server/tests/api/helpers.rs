@@ -15,13 +15,13 @@ macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
             mod $name {
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let app = $crate::helpers::TestApp::sqlite().await;
                     super::$name(app).await;
                 }
 
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     if let Some(app) = $crate::helpers::TestApp::postgres().await {
                         super::$name(app).await;

@@ -1,7 +1,7 @@
 //! Server-rendered pages: they work before (or without) the wasm.
 use crate::helpers::TestApp;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_and_detail_pages_render_on_the_server() {
     let app = TestApp::sqlite().await;
     let resp = app.get("/integrations?capability=pay_at_table").await;
@@ -24,7 +24,7 @@ async fn catalog_and_detail_pages_render_on_the_server() {
     assert!(html.contains("Nothing to sign up for"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_pages_and_integrations_answer_404() {
     let app = TestApp::sqlite().await;
     assert_eq!(app.get("/no/such/page").await.status(), 404);
@@ -33,7 +33,7 @@ async fn unknown_pages_and_integrations_answer_404() {
     assert!(resp.text().await.unwrap().contains("Integration not found"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_pages_send_visitors_to_sign_in() {
     let app = TestApp::sqlite().await;
     for page in ["/locations", "/settings"] {
@@ -57,7 +57,7 @@ async fn private_pages_send_visitors_to_sign_in() {
     assert_eq!(resp.headers()["location"], "/signin");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_reference_lists_the_routes() {
     let app = TestApp::sqlite().await;
     let html = app.get("/docs/api").await.text().await.unwrap();

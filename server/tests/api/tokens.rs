@@ -47,7 +47,7 @@ async fn tokens_authenticate_until_revoked(app: TestApp) {
     assert_eq!((status, code.as_str()), (401, "unauthorized"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_and_malformed_tokens_answer_401() {
     let app = TestApp::sqlite().await;
     let (status, _, _) = error_of(app.get("/v1/locations").await).await;
@@ -68,7 +68,7 @@ async fn missing_and_malformed_tokens_answer_401() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn support_accounts_cannot_use_merchant_pages() {
     let app = TestApp::sqlite().await;
     let out = app.cli(

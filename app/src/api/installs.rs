@@ -1,0 +1,145 @@
+//! Installs from the dashboard.
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{Install, LocationSurfaces};
+
+/// Every install of the merchant.
+#[server(endpoint = "installs")]
+pub async fn list_installs() -> Result<Vec<Install>, AppError> {
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            crate::domain::installs::list(&state.db, merchant).await
+        }
+        .await,
+    )
+}
+
+/// Installs an integration; `location_id` empty means every location.
+/// Config fields arrive as `config[name]=value`.
+#[server(endpoint = "install")]
+pub async fn install_integration(
+    integration: String,
+    location_id: String,
+    #[server(default)] config: HashMap<String, String>,
+) -> Result<Install, AppError> {
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let location_id = match location_id.trim() {
+                "" => None,
+                raw => Some(super::parse_id(raw, "location")?),
+            };
+            let config = serde_json::Value::Object(
+                config
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+            );
+            crate::domain::installs::install(
+                &state.db,
+                &state.keys,
+                crate::domain::audit::Actor::User(me.user_id),
+                merchant,
+                crate::model::InstallInput {
+                    integration,
+                    location_id,
+                    config,
+                },
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Changes an install's settings; blank secret fields keep their value.
+#[server(endpoint = "configure_install")]
+pub async fn configure_install(
+    id: String,
+    #[server(default)] config: HashMap<String, String>,
+) -> Result<Install, AppError> {
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let id = super::parse_id(&id, "install")?;
+            let config = serde_json::Value::Object(
+                config
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+            );
+            crate::domain::installs::configure(
+                &state.db,
+                &state.keys,
+                crate::domain::audit::Actor::User(me.user_id),
+                merchant,
+                id,
+                config,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Disables (`enabled=false`) or re-enables (`enabled=true`) an install.
+#[server(endpoint = "set_install_enabled")]
+pub async fn set_install_enabled(id: String, enabled: String) -> Result<Install, AppError> {
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let id = super::parse_id(&id, "install")?;
+            crate::domain::installs::set_enabled(
+                &state.db,
+                crate::domain::audit::Actor::User(me.user_id),
+                merchant,
+                id,
+                enabled == "true",
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Uninstalls; the settings are erased.
+#[server(endpoint = "uninstall")]
+pub async fn uninstall(id: String) -> Result<(), AppError> {
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let id = super::parse_id(&id, "install")?;
+            crate::domain::installs::uninstall(
+                &state.db,
+                crate::domain::audit::Actor::User(me.user_id),
+                merchant,
+                id,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Every surface of a location and who fills it.
+#[server(endpoint = "surfaces")]
+pub async fn get_surfaces(location_id: String) -> Result<LocationSurfaces, AppError> {
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let id = super::parse_id(&location_id, "location")?;
+            crate::domain::installs::surfaces(&state.db, merchant, id).await
+        }
+        .await,
+    )
+}
