@@ -143,3 +143,18 @@ pub async fn get_surfaces(location_id: String) -> Result<LocationSurfaces, AppEr
         .await,
     )
 }
+
+/// The merchant's locations and installs, for the install panel in one call.
+#[server(endpoint = "install_panel")]
+pub async fn install_panel_data() -> Result<(Vec<crate::model::Location>, Vec<Install>), AppError> {
+    super::finish(
+        async move {
+            let state = crate::domain::AppState::from_context()?;
+            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let locations = crate::domain::locations::list(&state.db, merchant).await?;
+            let installs = crate::domain::installs::list(&state.db, merchant).await?;
+            Ok((locations, installs))
+        }
+        .await,
+    )
+}

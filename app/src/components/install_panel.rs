@@ -2,8 +2,7 @@
 //! detail page.
 use leptos::prelude::*;
 
-use crate::api::installs::{list_installs, InstallIntegration, SetInstallEnabled, Uninstall};
-use crate::api::locations::list_locations;
+use crate::api::installs::{install_panel_data, InstallIntegration, SetInstallEnabled, Uninstall};
 use crate::components::auth::use_auth;
 use crate::components::form::{last_error, ErrorBanner, FieldMessage};
 use crate::error::AppError;
@@ -29,7 +28,7 @@ pub fn InstallPanel(detail: IntegrationDetail) -> impl IntoView {
                 actions.remove.version().get(),
             )
         },
-        |_| async { (list_locations().await, list_installs().await) },
+        |_| install_panel_data(),
     );
     view! {
         <Transition fallback=|| ()>
@@ -48,10 +47,7 @@ pub fn InstallPanel(detail: IntegrationDetail) -> impl IntoView {
     }
 }
 
-type PanelData = (
-    Result<Vec<Location>, AppError>,
-    Result<Vec<Install>, AppError>,
-);
+type PanelData = Result<(Vec<Location>, Vec<Install>), AppError>;
 
 #[derive(Clone, Copy)]
 struct PanelActions {
@@ -96,8 +92,8 @@ fn Panel(
                     move || {
                         let slug = list_slug.clone();
                         Suspend::new(async move {
-                            let (_, installs) = data.await;
-                            let mine: Vec<Install> = installs.unwrap_or_default().into_iter().filter(|i| i.integration == slug).collect();
+                            let installs = data.await.map(|(_, i)| i).unwrap_or_default();
+                            let mine: Vec<Install> = installs.into_iter().filter(|i| i.integration == slug).collect();
                             if mine.is_empty() {
                                 view! { <p class="muted" data-testid="not-installed">"Not installed yet."</p> }.into_any()
                             } else {
@@ -123,8 +119,8 @@ fn Panel(
                                 <option value="">"Every location"</option>
                                 <Transition fallback=|| ()>
                                     {move || Suspend::new(async move {
-                                        let (locations, _) = data.await;
-                                        locations.unwrap_or_default().into_iter().map(|l| view! {
+                                        let locations = data.await.map(|(l, _)| l).unwrap_or_default();
+                                        locations.into_iter().map(|l| view! {
                                             <option value=l.id.to_string()>{l.name}</option>
                                         }).collect_view()
                                     })}
