@@ -271,3 +271,32 @@ mod tests {
         assert!(format!("{k:?}").contains('…'));
     }
 }
+
+/// A key ring that can be swapped while the server runs (after
+/// `plugboard keys rotate` writes a new key file).
+#[derive(Debug)]
+pub struct SharedKeyRing(std::sync::RwLock<std::sync::Arc<KeyRing>>);
+
+impl SharedKeyRing {
+    /// Wraps a ring.
+    pub fn new(ring: KeyRing) -> Self {
+        SharedKeyRing(std::sync::RwLock::new(std::sync::Arc::new(ring)))
+    }
+
+    /// The ring in force now.
+    pub fn current(&self) -> std::sync::Arc<KeyRing> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts a new ring in force.
+    pub fn replace(&self, ring: KeyRing) {
+        let mut g = match self.0.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *g = std::sync::Arc::new(ring);
+    }
+}

@@ -259,6 +259,9 @@ async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> 
         }
         KeysCommand::Rotate => {
             let ring = crate::keys::rotate_file(&config)?;
+            // Running servers reload the key file every 2 s; let them learn the
+            // new key before values sealed with it appear.
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
             let database = open(&config).await?;
             let n = app::domain::installs::reseal_all(&database.conn, &ring).await?;
             println!(

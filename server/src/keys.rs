@@ -138,6 +138,40 @@ pub fn load(config: &Config) -> Result<KeyRing, KeyError> {
     Ok(ring)
 }
 
+/// Reloads the embedded key file when it changes (every few seconds), so a
+/// running server picks up `plugboard keys rotate` without a restart.
+pub fn watch_file(config: &Config, shared: std::sync::Arc<entity::crypto::SharedKeyRing>) {
+    if config.encryption_keys.is_some() {
+        return;
+    }
+    let path = key_file(config);
+    tokio::spawn(async move {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let mut seen = modified(&path);
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let now = modified(&path);
+            if now == seen {
+                continue;
+            }
+            match read_file(&path) {
+                Ok(ring) => {
+                    tracing::info!(
+                        primary = ring.primary_id(),
+                        "encryption key file changed; keys reloaded"
+                    );
+                    shared.replace(ring);
+                    seen = now;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "encryption key file changed but cannot be read; keeping the old keys")
+                }
+            }
+        }
+    });
+}
+
 /// Adds a fresh primary key to the key file and answers the new ring.
 pub fn rotate_file(config: &Config) -> Result<KeyRing, KeyError> {
     if config.encryption_keys.is_some() {

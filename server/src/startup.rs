@@ -74,7 +74,10 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
-        let keys = Arc::new(crate::keys::load(&config)?);
+        let keys = Arc::new(entity::crypto::SharedKeyRing::new(crate::keys::load(
+            &config,
+        )?));
+        crate::keys::watch_file(&config, keys.clone());
         let database = db::connect(&config).await?;
         db::migrate(&database).await?;
         load_catalog(&config, &database.conn).await?;
@@ -161,7 +164,7 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 fn router(
     config: &Config,
     database: db::Database,
-    keys: Arc<entity::crypto::KeyRing>,
+    keys: Arc<entity::crypto::SharedKeyRing>,
     addr: SocketAddr,
 ) -> Router {
     let (api, openapi) = crate::api::router();

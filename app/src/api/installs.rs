@@ -43,7 +43,7 @@ pub async fn install_integration(
             );
             crate::domain::installs::install(
                 &state.db,
-                &state.keys,
+                &state.keys.current(),
                 crate::domain::audit::Actor::User(me.user_id),
                 merchant,
                 crate::model::InstallInput {
@@ -77,7 +77,7 @@ pub async fn configure_install(
             );
             crate::domain::installs::configure(
                 &state.db,
-                &state.keys,
+                &state.keys.current(),
                 crate::domain::audit::Actor::User(me.user_id),
                 merchant,
                 id,

@@ -11,7 +11,7 @@ pub struct AppState {
     /// The generated OpenAPI document, for the reference page.
     pub openapi: std::sync::Arc<serde_json::Value>,
     /// Keys that seal secrets at rest.
-    pub keys: std::sync::Arc<entity::crypto::KeyRing>,
+    pub keys: std::sync::Arc<entity::crypto::SharedKeyRing>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -47,7 +47,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Install>), ApiError> {
     let inst = installs::install(
         &state.db,
-        &state.keys,
+        &state.keys.current(),
         auth.actor(),
         auth.merchant_id,
         input,
@@ -86,7 +86,7 @@ pub async fn configure(
 ) -> Result<Json<Install>, ApiError> {
     let inst = installs::configure(
         &state.db,
-        &state.keys,
+        &state.keys.current(),
         auth.actor(),
         auth.merchant_id,
         id,

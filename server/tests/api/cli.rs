@@ -72,3 +72,61 @@ async fn bad_configuration_is_refused_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("addr"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_reencrypts_secrets_and_the_running_server_keeps_reading_them() {
+    let app = TestApp::sqlite().await;
+    let token = app.merchant_token("Rotating").await;
+    let loc: Value = app
+        .bearer(Method::POST, "/v1/locations", &token)
+        .json(&crate::helpers::location("Jakarta"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let inst: Value = app
+        .bearer(Method::POST, "/v1/installs", &token)
+        .json(&serde_json::json!({"integration": "qlub", "location_id": loc["id"], "config": {"api_key": "before-rotation", "restaurant_id": "r"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = inst["id"].as_str().unwrap().to_string();
+
+    let out = app.cli(&["keys", "rotate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("new primary key k2") && said.contains("re-encrypted 1"),
+        "{said}"
+    );
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(app.data_dir.path().join("keys.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(file["primary"], "k2");
+    assert!(file["keys"]["k1"].is_string(), "old key kept");
+
+    // The running server reloaded the key file: it reads the re-sealed value
+    // (a partial update must merge with the stored secret) and seals anew.
+    let resp = app
+        .bearer(Method::PATCH, &format!("/v1/installs/{id}"), &token)
+        .json(&serde_json::json!({"config": {"restaurant_id": "r2"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let out = app.cli(&["keys", "reseal"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("re-encrypted 0"),
+        "already under k2"
+    );
+}
