@@ -16,6 +16,7 @@ pub mod location;
 pub mod location_external_id;
 pub mod login_attempt;
 pub mod merchant;
+pub mod platform_secret;
 pub mod user;
 
 pub use sea_orm;

@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_foundation;
 mod m20261122_000002_installs;
+mod m20261122_000003_platform_secrets;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_installs::Migration),
+            Box::new(m20261122_000003_platform_secrets::Migration),
         ]
     }
 }

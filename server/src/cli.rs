@@ -43,6 +43,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage the shared secrets of platform_shared integrations.
+    PlatformSecrets {
+        #[command(subcommand)]
+        command: PlatformSecretsCommand,
+    },
     /// Check or load the integrations catalog.
     Catalog {
         #[command(subcommand)]
@@ -101,6 +106,22 @@ pub enum KeysCommand {
         /// The key id.
         #[arg(long, default_value = "k1")]
         id: String,
+    },
+}
+
+/// `plugboard platform-secrets …`
+#[derive(Debug, Subcommand)]
+pub enum PlatformSecretsCommand {
+    /// Create a new signing secret for an integration and print it once, to
+    /// share with the partner out of band. The previous secret stays valid
+    /// for the overlap.
+    Rotate {
+        /// Integration slug, e.g. `spliteasy`.
+        #[arg(long)]
+        integration: String,
+        /// Seconds during which old and new secrets are both accepted.
+        #[arg(long, default_value_t = 300)]
+        overlap_seconds: i64,
     },
 }
 
@@ -169,6 +190,7 @@ impl Cli {
             Command::Tokens { command } => tokens_cmd(config, command).await,
             Command::Catalog { command } => catalog(config, command).await,
             Command::Keys { command } => keys_cmd(config, command).await,
+            Command::PlatformSecrets { command } => platform_secrets(config, command).await,
         }
     }
 }
@@ -278,6 +300,38 @@ async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> 
             println!(
                 "re-encrypted {n} stored secret value(s) with key {}",
                 ring.primary_id()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn platform_secrets(config: Config, command: PlatformSecretsCommand) -> Result<(), CliError> {
+    match command {
+        PlatformSecretsCommand::Rotate {
+            integration,
+            overlap_seconds,
+        } => {
+            if overlap_seconds < 0 {
+                return Err(CliError::Usage(
+                    "--overlap-seconds cannot be negative".into(),
+                ));
+            }
+            let keys = crate::keys::load(&config)?;
+            let database = open(&config).await?;
+            let new = app::domain::platform_jwt::rotate(
+                &database.conn,
+                &keys,
+                app::domain::audit::Actor::Cli,
+                &integration,
+                time::Duration::seconds(overlap_seconds),
+            )
+            .await?;
+            println!("key_id: {}", new.key_id);
+            println!("secret: {}", new.secret);
+            eprintln!(
+                "Share the secret with the partner out of band (never by plain e-mail). \
+                 The previous secret stays valid for {overlap_seconds} s."
             );
             Ok(())
         }

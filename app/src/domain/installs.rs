@@ -686,3 +686,36 @@ pub async fn reseal_all<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     Ok(count)
 }
+
+/// A short-lived JWT for a `platform_shared` install, for `capability`.
+pub async fn platform_token<C: ConnectionTrait>(
+    db: &C,
+    keys: &KeyRing,
+    merchant_id: Uuid,
+    id: Uuid,
+    capability: &str,
+) -> AppResult<(String, super::platform_jwt::Claims)> {
+    let inst = find(db, merchant_id, id).await?;
+    let cat = catalogued(db, &inst.integration_slug).await?;
+    if !inst.enabled {
+        return Err(AppError::IntegrationDisabled(format!(
+            "{} is disabled; enable it to use it.",
+            cat.integration.name
+        )));
+    }
+    if !cat.capabilities.iter().any(|c| c.slug == capability) {
+        return Err(AppError::CapabilityUnsupported(format!(
+            "{} does not provide the capability {capability:?}.",
+            cat.integration.name
+        )));
+    }
+    super::platform_jwt::sign(
+        db,
+        keys,
+        &inst.integration_slug,
+        merchant_id,
+        inst.location_id,
+        capability,
+    )
+    .await
+}

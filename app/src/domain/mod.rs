@@ -11,6 +11,7 @@ pub mod install_config;
 pub mod installs;
 pub mod locations;
 pub mod password;
+pub mod platform_jwt;
 pub mod state;
 pub mod tokens;
 

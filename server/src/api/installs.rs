@@ -172,3 +172,49 @@ pub async fn audit(
         app::domain::audit::list(&state.db, auth.merchant_id, 200).await?,
     ))
 }
+
+/// Which capability a platform token is for.
+#[derive(Deserialize, ToSchema)]
+pub struct PlatformTokenRequest {
+    /// A capability of the integration, e.g. `receipt_qr`.
+    pub capability: String,
+}
+
+/// A short-lived JWT for the partner of a `platform_shared` install.
+#[derive(serde::Serialize, ToSchema)]
+pub struct PlatformToken {
+    /// HS256 JWT; `kid` names the platform secret; claims `iss`, `aud`
+    /// (integration), `sub` (merchant), `location_id`, `capability`, `exp`.
+    pub token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Signs a short-lived JWT for a `platform_shared` install (e.g. SplitEasy).
+#[utoipa::path(post, path = "/v1/installs/{id}/platform-token", tag = "installs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Install id")),
+    request_body = PlatformTokenRequest,
+    responses((status = 200, description = "A token valid for 5 minutes", body = PlatformToken),
+              (status = 400, description = "`capability_unsupported`, or not a platform_shared integration", body = ErrorBody),
+              (status = 404, description = "`integration_not_installed`", body = ErrorBody),
+              (status = 409, description = "`integration_disabled`, or no platform secret yet", body = ErrorBody)))]
+pub async fn platform_token(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<PlatformTokenRequest>,
+) -> Result<Json<PlatformToken>, ApiError> {
+    let (token, claims) = installs::platform_token(
+        &state.db,
+        &state.keys.current(),
+        auth.merchant_id,
+        id,
+        &req.capability,
+    )
+    .await?;
+    Ok(Json(PlatformToken {
+        token,
+        expires_at: claims.exp,
+    }))
+}

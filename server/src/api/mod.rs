@@ -68,5 +68,6 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(installs::enable))
         .routes(routes!(installs::surfaces))
         .routes(routes!(installs::audit))
+        .routes(routes!(installs::platform_token))
         .split_for_parts()
 }

@@ -8,4 +8,5 @@ mod cli;
 mod installs;
 mod locations;
 mod pages;
+mod platform;
 mod tokens;
