@@ -26,7 +26,6 @@ step "unit and integration tests"
 # unreachable.
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --exclude frontend
-  cargo test --workspace --exclude frontend --doc
 else
   cargo test --workspace --exclude frontend
 fi
