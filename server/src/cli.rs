@@ -214,10 +214,10 @@ fn read_password(from_stdin: bool) -> Result<(String, bool), CliError> {
             .map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))?;
         return Ok((p, false));
     }
-    Ok((tokens_like_password(), true))
+    Ok((random_password(), true))
 }
 
-fn tokens_like_password() -> String {
+fn random_password() -> String {
     use rand::{distributions::Alphanumeric, Rng};
     rand::thread_rng()
         .sample_iter(&Alphanumeric)
