@@ -119,11 +119,29 @@ impl Config {
             }
             None => {}
         }
-        let figment = figment.merge(
-            Env::prefixed("PLUGBOARD_")
-                .ignore(&["config", "allowed_origins"])
-                .split("__"),
-        );
+        // Only the settings' own variables: other PLUGBOARD_* variables (the
+        // test suite's, say) are not settings and must not stop the server.
+        let known = Config::keys();
+        for (name, _) in std::env::vars() {
+            if let Some(key) = name.strip_prefix("PLUGBOARD_") {
+                let key = key.to_lowercase();
+                let tooling = key == "config"
+                    || key.starts_with("test_")
+                    || key.starts_with("e2e_")
+                    || key == "bin";
+                if !tooling && !known.contains(&key) {
+                    eprintln!(
+                        "plugboard: ignoring {name}: not a setting (see README, Configuration)"
+                    );
+                }
+            }
+        }
+        let only: Vec<&str> = known
+            .iter()
+            .map(String::as_str)
+            .filter(|k| *k != "allowed_origins")
+            .collect();
+        let figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&only).split("__"));
         let mut config: Config = figment.extract().map_err(Box::new)?;
         // A comma-separated list is the friendly form in an environment variable.
         if let Ok(origins) = std::env::var("PLUGBOARD_ALLOWED_ORIGINS") {
@@ -135,6 +153,15 @@ impl Config {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// The names of every setting (the TOML keys; upper-cased, with the
+    /// `PLUGBOARD_` prefix, the environment variables).
+    pub fn keys() -> Vec<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Checks values that parse but cannot work.

@@ -130,3 +130,19 @@ async fn keys_rotate_reencrypts_secrets_and_the_running_server_keeps_reading_the
         "already under k2"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrelated_plugboard_variables_are_ignored_with_a_warning() {
+    let app = TestApp::sqlite().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["migrate"])
+        .env("PLUGBOARD_DATA_DIR", app.data_dir.path())
+        .env("PLUGBOARD_TEST_POSTGRES_URL", "postgres://x@127.0.0.1/y")
+        .env("PLUGBOARD_DATABSE_URL", "typo")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("ignoring PLUGBOARD_DATABSE_URL"), "{err}");
+    assert!(!err.contains("PLUGBOARD_TEST_POSTGRES_URL"), "{err}");
+}
