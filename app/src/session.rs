@@ -67,6 +67,14 @@ pub async fn require_merchant(state: &AppState) -> AppResult<(Me, Uuid)> {
     }
 }
 
+/// Everything a merchant server function starts with: the state, the
+/// signed-in merchant user and their merchant id.
+pub async fn merchant_context() -> AppResult<(AppState, Me, Uuid)> {
+    let state = AppState::from_context()?;
+    let (me, merchant) = require_merchant(&state).await?;
+    Ok((state, me, merchant))
+}
+
 /// The client address, when the server recorded it.
 pub async fn client_ip() -> Option<String> {
     leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

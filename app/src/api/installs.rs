@@ -6,19 +6,6 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::model::{Install, LocationSurfaces};
 
-/// Every install of the merchant.
-#[server(endpoint = "installs")]
-pub async fn list_installs() -> Result<Vec<Install>, AppError> {
-    super::finish(
-        async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
-            crate::domain::installs::list(&state.db, merchant).await
-        }
-        .await,
-    )
-}
-
 /// Installs an integration; `location_id` empty means every location.
 /// Config fields arrive as `config[name]=value`.
 #[server(endpoint = "install")]
@@ -29,8 +16,7 @@ pub async fn install_integration(
 ) -> Result<Install, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, me, merchant) = crate::session::merchant_context().await?;
             let location_id = match location_id.trim() {
                 "" => None,
                 raw => Some(super::parse_id(raw, "location")?),
@@ -66,8 +52,7 @@ pub async fn configure_install(
 ) -> Result<Install, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, me, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&id, "install")?;
             let config = serde_json::Value::Object(
                 config
@@ -94,8 +79,7 @@ pub async fn configure_install(
 pub async fn set_install_enabled(id: String, enabled: String) -> Result<Install, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, me, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&id, "install")?;
             crate::domain::installs::set_enabled(
                 &state.db,
@@ -115,8 +99,7 @@ pub async fn set_install_enabled(id: String, enabled: String) -> Result<Install,
 pub async fn uninstall(id: String) -> Result<(), AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, me, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&id, "install")?;
             crate::domain::installs::uninstall(
                 &state.db,
@@ -135,8 +118,7 @@ pub async fn uninstall(id: String) -> Result<(), AppError> {
 pub async fn get_surfaces(location_id: String) -> Result<LocationSurfaces, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&location_id, "location")?;
             crate::domain::installs::surfaces(&state.db, merchant, id).await
         }
@@ -149,8 +131,7 @@ pub async fn get_surfaces(location_id: String) -> Result<LocationSurfaces, AppEr
 pub async fn install_panel_data() -> Result<(Vec<crate::model::Location>, Vec<Install>), AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             let locations = crate::domain::locations::list(&state.db, merchant).await?;
             let installs = crate::domain::installs::list(&state.db, merchant).await?;
             Ok((locations, installs))

@@ -11,8 +11,7 @@ use crate::model::{ExternalId, LocationInput};
 pub async fn list_locations() -> Result<Vec<Location>, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             crate::domain::locations::list(&state.db, merchant).await
         }
         .await,
@@ -28,8 +27,7 @@ pub async fn add_location(
 ) -> Result<Location, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             crate::domain::locations::create(
                 &state.db,
                 merchant,
@@ -56,8 +54,7 @@ pub async fn update_location(
 ) -> Result<Location, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&id, "location")?;
             crate::domain::locations::update(
                 &state.db,
@@ -81,8 +78,7 @@ pub async fn update_location(
 pub async fn remove_location(id: String) -> Result<(), AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, me, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&id, "location")?;
             let actor = crate::domain::audit::Actor::User(me.user_id);
             crate::domain::locations::delete(&state.db, actor, merchant, id).await
@@ -100,8 +96,7 @@ pub async fn set_external_id(
 ) -> Result<Location, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&location_id, "location")?;
             let current = crate::domain::locations::get(&state.db, merchant, id).await?;
             let provider = provider.trim().to_lowercase();

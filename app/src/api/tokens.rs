@@ -9,8 +9,7 @@ use crate::model::{ApiTokenInfo, NewApiToken};
 pub async fn list_tokens() -> Result<Vec<ApiTokenInfo>, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             crate::domain::tokens::list(&state.db, merchant).await
         }
         .await,
@@ -22,8 +21,7 @@ pub async fn list_tokens() -> Result<Vec<ApiTokenInfo>, AppError> {
 pub async fn create_token(name: String) -> Result<NewApiToken, AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (me, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, me, merchant) = crate::session::merchant_context().await?;
             crate::domain::tokens::create(&state.db, merchant, Some(me.user_id), &name).await
         }
         .await,
@@ -35,8 +33,7 @@ pub async fn create_token(name: String) -> Result<NewApiToken, AppError> {
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     super::finish(
         async move {
-            let state = crate::domain::AppState::from_context()?;
-            let (_, merchant) = crate::session::require_merchant(&state).await?;
+            let (state, _, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&id, "API token")?;
             crate::domain::tokens::revoke(&state.db, merchant, id).await
         }

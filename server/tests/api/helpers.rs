@@ -3,6 +3,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use reqwest::redirect::Policy;
+use reqwest::Method;
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
 use server::Config;
@@ -151,7 +152,7 @@ impl TestApp {
     /// A second, cookie-less client against the same server, signed up as a
     /// new merchant, with an API token; answers the token.
     pub async fn merchant_token(&self, merchant: &str) -> String {
-        let other = TestApp::client_for(self);
+        let other = new_client();
         let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
         let resp = other
             .post(self.url("/api/sign_up"))
@@ -175,10 +176,6 @@ impl TestApp {
         assert_eq!(resp.status(), 200);
         let body: Value = resp.json().await.unwrap();
         body["token"].as_str().expect("token in answer").to_string()
-    }
-
-    fn client_for(_app: &TestApp) -> Client {
-        new_client()
     }
 
     /// A request with a bearer token.
@@ -298,4 +295,73 @@ pub async fn error_of(resp: Response) -> (u16, String, Value) {
 /// A location body.
 pub fn location(name: &str) -> Value {
     json!({"name": name, "city": "Jakarta", "timezone": "Asia/Jakarta"})
+}
+
+/// A merchant with an API token, and shortcuts for its requests.
+pub struct Merchant<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
+}
+
+impl<'a> Merchant<'a> {
+    pub async fn new(app: &'a TestApp, name: &str) -> Self {
+        Merchant {
+            app,
+            token: app.merchant_token(name).await,
+        }
+    }
+
+    pub async fn location(&self, name: &str) -> String {
+        let resp = self
+            .app
+            .bearer(Method::POST, "/v1/locations", &self.token)
+            .json(&location(name))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn install(
+        &self,
+        integration: &str,
+        location: Option<&str>,
+        config: Value,
+    ) -> reqwest::Response {
+        let mut body = json!({"integration": integration, "config": config});
+        if let Some(l) = location {
+            body["location_id"] = json!(l);
+        }
+        self.app
+            .bearer(Method::POST, "/v1/installs", &self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn installed(
+        &self,
+        integration: &str,
+        location: Option<&str>,
+        config: Value,
+    ) -> Value {
+        let resp = self.install(integration, location, config).await;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "{integration}: {body}");
+        body
+    }
+
+    pub async fn call(&self, method: Method, path: &str) -> reqwest::Response {
+        self.app
+            .bearer(method, path, &self.token)
+            .send()
+            .await
+            .unwrap()
+    }
 }

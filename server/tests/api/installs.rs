@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, location, TestApp};
+use crate::helpers::{error_of, Merchant, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -17,69 +17,6 @@ on_both_backends!(
     one_merchant_cannot_see_or_touch_another_merchants_installs,
     every_change_is_audited_without_secrets,
 );
-
-struct Merchant<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl<'a> Merchant<'a> {
-    async fn new(app: &'a TestApp, name: &str) -> Self {
-        Merchant {
-            app,
-            token: app.merchant_token(name).await,
-        }
-    }
-
-    async fn location(&self, name: &str) -> String {
-        let resp = self
-            .app
-            .bearer(Method::POST, "/v1/locations", &self.token)
-            .json(&location(name))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        resp.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    async fn install(
-        &self,
-        integration: &str,
-        location: Option<&str>,
-        config: Value,
-    ) -> reqwest::Response {
-        let mut body = json!({"integration": integration, "config": config});
-        if let Some(l) = location {
-            body["location_id"] = json!(l);
-        }
-        self.app
-            .bearer(Method::POST, "/v1/installs", &self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn installed(&self, integration: &str, location: Option<&str>, config: Value) -> Value {
-        let resp = self.install(integration, location, config).await;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap();
-        assert_eq!(status, 201, "{integration}: {body}");
-        body
-    }
-
-    async fn call(&self, method: Method, path: &str) -> reqwest::Response {
-        self.app
-            .bearer(method, path, &self.token)
-            .send()
-            .await
-            .unwrap()
-    }
-}
 
 fn qlub() -> Value {
     json!({"api_key": "qlub-key-0001", "restaurant_id": "r1"})

@@ -4,7 +4,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, location, TestApp};
+use crate::helpers::{error_of, Merchant, TestApp};
 
 fn rotate(app: &TestApp, overlap: &str) -> (String, Vec<u8>) {
     let out = app.cli(
@@ -66,33 +66,11 @@ fn partner_verify(jwt: &str, secret: &[u8]) -> Result<Value, jsonwebtoken::error
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn platform_tokens_carry_merchant_location_and_capability_and_survive_rotation() {
     let app = TestApp::sqlite().await;
-    let token = app.merchant_token("Split Diner").await;
-    let me: Value = app
-        .bearer(Method::GET, "/v1/me", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let loc: Value = app
-        .bearer(Method::POST, "/v1/locations", &token)
-        .json(&location("Jakarta"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let inst: Value = app
-        .bearer(Method::POST, "/v1/installs", &token)
-        .json(&json!({"integration": "spliteasy", "location_id": loc["id"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m = Merchant::new(&app, "Split Diner").await;
+    let token = m.token.clone();
+    let me: Value = m.call(Method::GET, "/v1/me").await.json().await.unwrap();
+    let loc = m.location("Jakarta").await;
+    let inst = m.installed("spliteasy", Some(&loc), json!({})).await;
     let id = inst["id"].as_str().unwrap();
 
     // No secret yet: a clear 409.
@@ -114,7 +92,7 @@ async fn platform_tokens_carry_merchant_location_and_capability_and_survive_rota
     assert_eq!(header.kid.as_deref(), Some(kid1.as_str()));
     let claims = partner_verify(&jwt1, &secret1).expect("partner verifies with the shared secret");
     assert_eq!(claims["sub"], me["merchant_id"]);
-    assert_eq!(claims["location_id"], loc["id"]);
+    assert_eq!(claims["location_id"], loc);
     assert_eq!(claims["capability"], "receipt_qr");
     let ttl = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert_eq!(ttl, 300, "short-lived");
@@ -159,43 +137,29 @@ async fn platform_tokens_carry_merchant_location_and_capability_and_survive_rota
 async fn platform_tokens_refuse_wrong_capabilities_disabled_installs_and_other_auth_shapes() {
     let app = TestApp::sqlite().await;
     rotate(&app, "300");
-    let token = app.merchant_token("Careful").await;
-    let loc: Value = app
-        .bearer(Method::POST, "/v1/locations", &token)
-        .json(&location("Bali"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let install = |body: Value| {
-        let req = app.bearer(Method::POST, "/v1/installs", &token).json(&body);
-        async move {
-            req.send().await.unwrap().json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        }
-    };
-    let split = install(json!({"integration": "spliteasy", "location_id": loc["id"]})).await;
+    let m = Merchant::new(&app, "Careful").await;
+    let token = m.token.clone();
+    let loc = m.location("Bali").await;
+    let id_of = |v: Value| v["id"].as_str().unwrap().to_string();
+    let split = id_of(m.installed("spliteasy", Some(&loc), json!({})).await);
     let (status, code, _) =
         error_of(platform_token(&app, &token, &split, "pay_at_table").await).await;
     assert_eq!((status, code.as_str()), (400, "capability_unsupported"));
 
-    app.bearer(
-        Method::POST,
-        &format!("/v1/installs/{split}/disable"),
-        &token,
-    )
-    .send()
-    .await
-    .unwrap();
+    m.call(Method::POST, &format!("/v1/installs/{split}/disable"))
+        .await;
     let (status, code, _) =
         error_of(platform_token(&app, &token, &split, "receipt_qr").await).await;
     assert_eq!((status, code.as_str()), (409, "integration_disabled"));
 
-    let qlub = install(json!({"integration": "qlub", "location_id": loc["id"], "config": {"api_key": "qlub-key-0001", "restaurant_id": "r"}})).await;
+    let qlub = id_of(
+        m.installed(
+            "qlub",
+            Some(&loc),
+            json!({"api_key": "qlub-key-0001", "restaurant_id": "r"}),
+        )
+        .await,
+    );
     let (status, code, _) =
         error_of(platform_token(&app, &token, &qlub, "pay_at_table").await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_request"));
