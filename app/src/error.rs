@@ -71,6 +71,14 @@ impl AppError {
         }
     }
 
+    /// An invalid request, not about one field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::InvalidRequest {
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
     /// The stable code of the public API envelope.
     pub fn code(&self) -> &'static str {
         match self {

@@ -294,6 +294,10 @@ pub struct Install {
     pub secrets_set: Vec<String>,
     /// `not_required`, `not_connected`, `connected` or `needs_reconnect`.
     pub auth_status: String,
+    /// OAuth installs that have connected: the connection's state (never
+    /// its tokens).
+    #[serde(default)]
+    pub connection: Option<OAuthConnection>,
     pub capabilities: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -361,4 +365,89 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
     /// RFC 3339.
     pub at: String,
+}
+
+/// The state of an install's OAuth connection; tokens never leave the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OAuthConnection {
+    /// Granted scopes, space separated.
+    pub scopes: String,
+    /// When the access token expires (RFC 3339); absent if it does not.
+    pub expires_at: Option<String>,
+    pub connected_at: String,
+    /// The last successful refresh.
+    pub refreshed_at: Option<String>,
+    /// Whether the provider issued a refresh token.
+    pub refreshable: bool,
+    /// Why the last refresh failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// How a Connect ended, shown on the integration page after the provider
+/// sends the merchant back (`?oauth=<outcome>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthOutcome {
+    Connected,
+    Denied,
+    ProviderError,
+    ExchangeFailed,
+    Expired,
+    StateMismatch,
+    NotConfigured,
+    /// The install was removed while the merchant was at the provider.
+    Gone,
+}
+
+impl OAuthOutcome {
+    /// Every outcome.
+    pub const ALL: [OAuthOutcome; 8] = [
+        OAuthOutcome::Connected,
+        OAuthOutcome::Denied,
+        OAuthOutcome::ProviderError,
+        OAuthOutcome::ExchangeFailed,
+        OAuthOutcome::Expired,
+        OAuthOutcome::StateMismatch,
+        OAuthOutcome::NotConfigured,
+        OAuthOutcome::Gone,
+    ];
+
+    /// The query-string form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthOutcome::Connected => "connected",
+            OAuthOutcome::Denied => "denied",
+            OAuthOutcome::ProviderError => "provider_error",
+            OAuthOutcome::ExchangeFailed => "exchange_failed",
+            OAuthOutcome::Expired => "expired",
+            OAuthOutcome::StateMismatch => "state_mismatch",
+            OAuthOutcome::NotConfigured => "not_configured",
+            OAuthOutcome::Gone => "gone",
+        }
+    }
+
+    /// Reads the query-string form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// What the merchant reads.
+    pub fn message(self) -> &'static str {
+        match self {
+            OAuthOutcome::Connected => "Connected. Plugboard keeps the connection fresh in the background.",
+            OAuthOutcome::Denied => "Access was declined on the provider's page, so nothing was connected. Press Connect to try again when you are ready.",
+            OAuthOutcome::ProviderError => "The provider could not complete the sign-in, so nothing was connected. Try Connect again; if it keeps failing, contact support.",
+            OAuthOutcome::ExchangeFailed => "The provider did not accept the sign-in code, so nothing was connected. Try Connect again.",
+            OAuthOutcome::Expired => "The sign-in took more than 10 minutes and expired. Nothing was connected; press Connect to start again.",
+            OAuthOutcome::StateMismatch => "This sign-in response was rejected: it does not match a sign-in started in this browser session (it may have been used already, or come from somewhere else). Nothing was connected.",
+            OAuthOutcome::NotConfigured => "Connecting this integration is not set up on this Plugboard yet. Ask the operator to add an OAuth client for it (docs/oauth.md).",
+            OAuthOutcome::Gone => "The install was removed while you were signing in, so nothing was connected.",
+        }
+    }
+
+    /// Whether the outcome is good news.
+    pub fn is_success(self) -> bool {
+        self == OAuthOutcome::Connected
+    }
 }

@@ -18,6 +18,9 @@ pub struct Model {
     pub partner_url: Option<String>,
     /// `available` or `coming_soon`.
     pub status: String,
+    /// `oauth` integrations: the provider's endpoints and scopes
+    /// (authorize_url, token_url, revocation_url, scopes, authorize_params).
+    pub oauth: Option<Json>,
     /// Version of the catalog file this row was last loaded from.
     pub catalog_version: i32,
     pub updated_at: TimeDateTimeWithTimeZone,

@@ -16,6 +16,7 @@ pub mod location;
 pub mod location_external_id;
 pub mod login_attempt;
 pub mod merchant;
+pub mod oauth_connection;
 pub mod platform_secret;
 pub mod user;
 

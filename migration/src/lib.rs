@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_foundation;
 mod m20261122_000002_installs;
 mod m20261122_000003_platform_secrets;
+mod m20261122_000004_oauth;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_installs::Migration),
             Box::new(m20261122_000003_platform_secrets::Migration),
+            Box::new(m20261122_000004_oauth::Migration),
         ]
     }
 }

@@ -285,7 +285,8 @@ async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> 
             // new key before values sealed with it appear.
             tokio::time::sleep(std::time::Duration::from_secs(3)).await;
             let database = open(&config).await?;
-            let n = app::domain::installs::reseal_all(&database.conn, &ring).await?;
+            let n = app::domain::installs::reseal_all(&database.conn, &ring).await?
+                + app::domain::oauth::tokens::reseal_all(&database.conn, &ring).await?;
             println!(
                 "new primary key {} written to {}; re-encrypted {n} stored secret value(s)",
                 ring.primary_id(),
@@ -296,7 +297,8 @@ async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> 
         KeysCommand::Reseal => {
             let ring = crate::keys::load(&config)?;
             let database = open(&config).await?;
-            let n = app::domain::installs::reseal_all(&database.conn, &ring).await?;
+            let n = app::domain::installs::reseal_all(&database.conn, &ring).await?
+                + app::domain::oauth::tokens::reseal_all(&database.conn, &ring).await?;
             println!(
                 "re-encrypted {n} stored secret value(s) with key {}",
                 ring.primary_id()

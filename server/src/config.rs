@@ -1,5 +1,6 @@
 //! Configuration: defaults, then a TOML file, then `PLUGBOARD_*` environment
 //! variables; checked once at start-up with messages that say what to fix.
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,35 @@ pub struct Config {
     pub log: String,
     /// `text` or `json` (`PLUGBOARD_LOG_FORMAT`).
     pub log_format: String,
+    /// OAuth clients the operator registered, by integration slug
+    /// (`[oauth.google-reviews]` in TOML;
+    /// `PLUGBOARD_OAUTH__GOOGLE_REVIEWS__CLIENT_ID` and so on).
+    pub oauth: BTreeMap<String, OAuthClientConfig>,
+    /// How often each process looks for tokens to refresh
+    /// (`PLUGBOARD_OAUTH_REFRESH_INTERVAL_SECS`).
+    pub oauth_refresh_interval_secs: u64,
+    /// Tokens expiring within this many seconds are refreshed
+    /// (`PLUGBOARD_OAUTH_REFRESH_MARGIN_SECS`).
+    pub oauth_refresh_margin_secs: i64,
+}
+
+/// One OAuth client registered at a provider. The endpoints and scopes
+/// default to the catalog's; set them to use a sandbox.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientConfig {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<Redacted>,
+    #[serde(default)]
+    pub authorize_url: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub revocation_url: Option<String>,
+    /// Space separated.
+    #[serde(default)]
+    pub scopes: Option<String>,
 }
 
 impl Default for Config {
@@ -65,6 +95,9 @@ impl Default for Config {
             catalog_file: None,
             log: "info".into(),
             log_format: "text".into(),
+            oauth: BTreeMap::new(),
+            oauth_refresh_interval_secs: 30,
+            oauth_refresh_margin_secs: 300,
         }
     }
 }
@@ -129,19 +162,21 @@ impl Config {
                     || key.starts_with("test_")
                     || key.starts_with("e2e_")
                     || key == "bin";
-                if !tooling && !known.contains(&key) {
+                if !tooling && !known.contains(&key) && !key.starts_with("oauth__") {
                     eprintln!(
                         "plugboard: ignoring {name}: not a setting (see README, Configuration)"
                     );
                 }
             }
         }
-        let only: Vec<&str> = known
-            .iter()
-            .map(String::as_str)
-            .filter(|k| *k != "allowed_origins")
-            .collect();
-        let figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&only).split("__"));
+        let env = Env::prefixed("PLUGBOARD_")
+            .filter(move |k| {
+                let k = k.as_str();
+                (known.iter().any(|n| n == k) && k != "allowed_origins" && k != "oauth")
+                    || k.starts_with("oauth__")
+            })
+            .split("__");
+        let figment = figment.merge(env);
         let mut config: Config = figment.extract().map_err(Box::new)?;
         // A comma-separated list is the friendly form in an environment variable.
         if let Ok(origins) = std::env::var("PLUGBOARD_ALLOWED_ORIGINS") {
@@ -204,6 +239,31 @@ impl Config {
                 self.log_format
             ));
         }
+        for (slug, client) in &self.oauth {
+            if client.client_id.trim().is_empty() {
+                problems.push(format!("oauth.{slug}.client_id must not be empty"));
+            }
+            let urls = [
+                ("authorize_url", &client.authorize_url),
+                ("token_url", &client.token_url),
+                ("revocation_url", &client.revocation_url),
+            ];
+            for (name, url) in urls {
+                if let Some(url) = url {
+                    if !app::domain::oauth::provider::secure_or_loopback(url) {
+                        problems.push(format!(
+                            "oauth.{slug}.{name} must be an https URL (plain http only on loopback) (got {url:?})"
+                        ));
+                    }
+                }
+            }
+        }
+        if self.oauth_refresh_interval_secs == 0 {
+            problems.push("oauth_refresh_interval_secs must be at least 1".into());
+        }
+        if self.oauth_refresh_margin_secs < 0 {
+            problems.push("oauth_refresh_margin_secs must not be negative".into());
+        }
         if let Some(path) = &self.catalog_file {
             if !path.is_file() {
                 problems.push(format!("catalog_file {} does not exist", path.display()));
@@ -232,6 +292,41 @@ impl Config {
                 self.data_dir.join("plugboard.db").display()
             ),
         }
+    }
+
+    /// The OAuth callback URL: `public_url` (or the listen address) +
+    /// `/oauth/callback`. Register it, exactly, at every provider.
+    pub fn oauth_redirect_uri(&self, local: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => format!("{url}/oauth/callback"),
+            None => format!("http://{local}/oauth/callback"),
+        }
+    }
+
+    /// The OAuth settings the domain uses.
+    pub fn oauth_settings(&self, local: SocketAddr) -> app::domain::oauth::OAuthSettings {
+        let clients = self
+            .oauth
+            .iter()
+            .map(|(slug, c)| {
+                (
+                    slug.clone(),
+                    app::domain::oauth::ClientSettings {
+                        client_id: c.client_id.clone(),
+                        client_secret: c.client_secret.as_ref().map(|s| s.0.clone()),
+                        authorize_url: c.authorize_url.clone(),
+                        token_url: c.token_url.clone(),
+                        revocation_url: c.revocation_url.clone(),
+                        scopes: c.scopes.clone(),
+                    },
+                )
+            })
+            .collect();
+        app::domain::oauth::OAuthSettings::new(
+            self.oauth_redirect_uri(local),
+            clients,
+            time::Duration::seconds(self.oauth_refresh_margin_secs),
+        )
     }
 
     /// Whether cookies get the Secure attribute.

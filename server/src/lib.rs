@@ -7,6 +7,7 @@ pub mod config;
 pub mod csrf;
 pub mod db;
 pub mod keys;
+pub mod oauth;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;

@@ -94,7 +94,11 @@ impl Application {
             );
         }
         spawn_upkeep(database.conn.clone(), database.sessions.clone());
-        let router = router(&config, database, keys, local_addr);
+        let (router, state) = router(&config, database, keys, local_addr);
+        crate::oauth::spawn_refresher(
+            state,
+            Duration::from_secs(config.oauth_refresh_interval_secs),
+        );
         Ok(Application {
             listener,
             router,
@@ -166,7 +170,7 @@ fn router(
     database: db::Database,
     keys: Arc<entity::crypto::SharedKeyRing>,
     addr: SocketAddr,
-) -> Router {
+) -> (Router, AppState) {
     let (api, openapi) = crate::api::router();
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     let state = AppState {
@@ -174,6 +178,7 @@ fn router(
         leptos_options: leptos_options(config, addr),
         openapi: openapi_json.clone(),
         keys,
+        oauth: Arc::new(config.oauth_settings(addr)),
     };
 
     let mut trusted: Vec<String> = config.allowed_origins.clone();
@@ -205,6 +210,7 @@ fn router(
                 move || shell(options.clone())
             },
         )
+        .merge(crate::oauth::routes())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(trusted, csrf::guard))
         .layer(sessions);
@@ -213,7 +219,7 @@ fn router(
         let doc = openapi_json.clone();
         async move { Json((*doc).clone()) }
     });
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .route("/v1/openapi.json", openapi_route)
         .route(
@@ -222,7 +228,8 @@ fn router(
         )
         .merge(pages)
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state.clone());
+    (router, state)
 }
 
 fn spawn_upkeep(db: sea_orm::DatabaseConnection, sessions: DbSessionStore) {

@@ -101,6 +101,7 @@ pub async fn uninstall(id: String) -> Result<(), AppError> {
         async move {
             let (state, me, merchant) = crate::session::merchant_context().await?;
             let id = super::parse_id(&id, "install")?;
+            crate::domain::oauth::disconnect::revoke_before_uninstall(&state, merchant, id).await;
             crate::domain::installs::uninstall(
                 &state.db,
                 crate::domain::audit::Actor::User(me.user_id),
@@ -135,6 +136,40 @@ pub async fn install_panel_data() -> Result<(Vec<crate::model::Location>, Vec<In
             let locations = crate::domain::locations::list(&state.db, merchant).await?;
             let installs = crate::domain::installs::list(&state.db, merchant).await?;
             Ok((locations, installs))
+        }
+        .await,
+    )
+}
+
+/// Disconnects an OAuth install (tokens revoked where the provider can).
+#[server(endpoint = "disconnect_install")]
+pub async fn disconnect_install(id: String) -> Result<bool, AppError> {
+    super::finish(
+        async move {
+            let (state, me, merchant) = crate::session::merchant_context().await?;
+            let id = super::parse_id(&id, "install")?;
+            crate::domain::oauth::disconnect::disconnect(
+                &state,
+                crate::domain::audit::Actor::User(me.user_id),
+                merchant,
+                id,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Refreshes an OAuth install's tokens now; answers the outcome
+/// (`refreshed`, `skipped`, `needs_reconnect`, `will_retry`).
+#[server(endpoint = "refresh_install")]
+pub async fn refresh_install(id: String) -> Result<String, AppError> {
+    super::finish(
+        async move {
+            let (state, _, merchant) = crate::session::merchant_context().await?;
+            let id = super::parse_id(&id, "install")?;
+            let outcome = crate::domain::oauth::refresh::refresh_now(&state, merchant, id).await?;
+            Ok(outcome.as_str().to_string())
         }
         .await,
     )

@@ -58,6 +58,9 @@ pub struct IntegrationRow {
     pub partner_url: Option<String>,
     pub status: String,
     pub config_schema: serde_json::Value,
+    /// Required for available `oauth` integrations.
+    #[serde(default)]
+    pub oauth: Option<super::oauth::Endpoints>,
 }
 
 /// Why a catalog file was refused.
@@ -152,6 +155,20 @@ impl CatalogFile {
                     "{at}: auth_shape must be platform_shared, merchant_key or oauth"
                 ));
             }
+            match (&i.oauth, i.auth_shape.as_str()) {
+                (Some(e), "oauth") => {
+                    for p in e.problems() {
+                        problems.push(format!("{at}: {p}"));
+                    }
+                }
+                (Some(_), _) => problems.push(format!(
+                    "{at}: only oauth integrations have an oauth block"
+                )),
+                (None, "oauth") if i.status == "available" => problems.push(format!(
+                    "{at}: an available oauth integration needs an oauth block (authorize_url, token_url)"
+                )),
+                (None, _) => {}
+            }
             if i.status != "available" && i.status != "coming_soon" {
                 problems.push(format!("{at}: status must be available or coming_soon"));
             }
@@ -233,6 +250,7 @@ impl CatalogFile {
                 description: Set(i.description.clone()),
                 partner_url: Set(i.partner_url.clone()),
                 status: Set(i.status.clone()),
+                oauth: Set(i.oauth.as_ref().and_then(|o| serde_json::to_value(o).ok())),
                 catalog_version: Set(self.catalog_version),
                 updated_at: Set(now),
             })
@@ -247,6 +265,7 @@ impl CatalogFile {
                         integration::Column::Description,
                         integration::Column::PartnerUrl,
                         integration::Column::Status,
+                        integration::Column::Oauth,
                         integration::Column::CatalogVersion,
                         integration::Column::UpdatedAt,
                     ])

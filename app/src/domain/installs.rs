@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use entity::crypto::KeyRing;
 use entity::{
     capability, install, install_slot, integration, integration_capability, location, merchant,
+    oauth_connection,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -29,7 +30,9 @@ use super::audit::{self, Actor};
 use super::install_config as cfg;
 use super::rfc3339;
 use crate::error::{AppError, AppResult};
-use crate::model::{Install, InstallInput, LocationSurfaces, Surface, SurfaceHolder};
+use crate::model::{
+    Install, InstallInput, LocationSurfaces, OAuthConnection, Surface, SurfaceHolder,
+};
 
 /// The slot row standing for "every location".
 pub const EVERY_LOCATION: Uuid = Uuid::nil();
@@ -267,6 +270,7 @@ fn to_wire(m: &install::Model, names: &Names, caps: Vec<String>, schema: &Value)
             Vec::new()
         },
         auth_status: m.auth_status.clone(),
+        connection: None,
         capabilities: caps,
         created_at: rfc3339(m.created_at),
         updated_at: rfc3339(m.updated_at),
@@ -394,7 +398,35 @@ pub async fn get<C: ConnectionTrait>(db: &C, merchant_id: Uuid, id: Uuid) -> App
     let cat = catalogued(db, &m.integration_slug).await?;
     let names = Names::load(db, merchant_id).await?;
     let caps = cat.capabilities.iter().map(|c| c.slug.clone()).collect();
-    Ok(to_wire(&m, &names, caps, &cat.integration.config_schema))
+    let mut out = vec![to_wire(&m, &names, caps, &cat.integration.config_schema)];
+    attach_connections(db, merchant_id, &mut out).await?;
+    Ok(out.remove(0))
+}
+
+/// Fills in the OAuth connection of each install that has one.
+async fn attach_connections<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+    installs: &mut [Install],
+) -> AppResult<()> {
+    let connections: HashMap<Uuid, oauth_connection::Model> = oauth_connection::Entity::find()
+        .filter(oauth_connection::Column::MerchantId.eq(merchant_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.install_id, c))
+        .collect();
+    for i in installs.iter_mut() {
+        i.connection = connections.get(&i.id).map(|c| OAuthConnection {
+            scopes: c.scopes.clone(),
+            expires_at: c.expires_at.map(rfc3339),
+            connected_at: rfc3339(c.connected_at),
+            refreshed_at: c.refreshed_at.map(rfc3339),
+            refreshable: c.refresh_token.is_some(),
+            last_error: c.last_error.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Every install of the merchant.
@@ -407,7 +439,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, merchant_id: Uuid) -> AppResult<Ve
         .into_iter()
         .map(|i| (i.slug, i.config_schema))
         .collect();
-    Ok(install::Entity::list_for_merchant(db, merchant_id)
+    let mut out: Vec<Install> = install::Entity::list_for_merchant(db, merchant_id)
         .await?
         .iter()
         .map(|m| {
@@ -422,7 +454,9 @@ pub async fn list<C: ConnectionTrait>(db: &C, merchant_id: Uuid) -> AppResult<Ve
                 .unwrap_or(Value::Null);
             to_wire(m, &names, caps, &schema)
         })
-        .collect())
+        .collect();
+    attach_connections(db, merchant_id, &mut out).await?;
+    Ok(out)
 }
 
 /// Changes an install's configuration. Secret fields left out (or empty)

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod install_config;
 pub mod installs;
 pub mod locations;
+pub mod oauth;
 pub mod password;
 pub mod platform_jwt;
 pub mod state;

@@ -12,6 +12,8 @@ pub struct AppState {
     pub openapi: std::sync::Arc<serde_json::Value>,
     /// Keys that seal secrets at rest.
     pub keys: std::sync::Arc<entity::crypto::SharedKeyRing>,
+    /// OAuth clients, callback URL and refresh settings.
+    pub oauth: std::sync::Arc<super::oauth::OAuthSettings>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -65,6 +65,7 @@ pub fn CatalogPage() -> impl IntoView {
 
     view! {
         <Title text="Integrations catalog"/>
+        <crate::components::install_panel::OAuthNotice/>
         <div class="catalog">
             <Transition fallback=|| view! { <p class="muted">"Loading the catalog…"</p> }>
                 {move || Suspend::new(async move {

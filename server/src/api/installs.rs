@@ -107,6 +107,7 @@ pub async fn uninstall(
     auth: MerchantAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
+    app::domain::oauth::disconnect::revoke_before_uninstall(&state, auth.merchant_id, id).await;
     installs::uninstall(&state.db, auth.actor(), auth.merchant_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

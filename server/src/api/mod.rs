@@ -7,6 +7,7 @@ pub mod health;
 pub mod installs;
 pub mod locations;
 pub mod me;
+pub mod oauth;
 
 use app::domain::AppState;
 use axum::Router;
@@ -69,5 +70,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(installs::surfaces))
         .routes(routes!(installs::audit))
         .routes(routes!(installs::platform_token))
+        .routes(routes!(oauth::refresh))
+        .routes(routes!(oauth::disconnect))
         .split_for_parts()
 }

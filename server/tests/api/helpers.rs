@@ -52,15 +52,29 @@ impl TestApp {
 
     /// SQLite with a config tweak.
     pub async fn sqlite_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::sqlite_on(bind().await, tweak).await
+    }
+
+    /// SQLite on an already bound listener (when the address must be known
+    /// before the server is configured).
+    pub async fn sqlite_on(listener: TcpListener, tweak: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = base_config(data_dir.path().to_path_buf());
         tweak(&mut config);
-        Self::start(config, data_dir, None).await
+        Self::start(config, data_dir, None, listener).await
     }
 
     /// A fresh PostgreSQL database, or `None` (with the reason printed) when
     /// PostgreSQL is unreachable.
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_on(bind().await, |_| {}).await
+    }
+
+    /// PostgreSQL on an already bound listener, with a config tweak.
+    pub async fn postgres_on(
+        listener: TcpListener,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<Self> {
         let admin_url =
             std::env::var("PLUGBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.into());
         let admin = match sqlx_pg_connect(&admin_url).await {
@@ -85,11 +99,76 @@ impl TestApp {
         let mut config = base_config(data_dir.path().to_path_buf());
         config.database_url = Some(url);
         config.encryption_keys = Some(server::config::Redacted(server::keys::generate_entry("k1")));
-        Some(Self::start(config, data_dir, Some((admin_url, name))).await)
+        tweak(&mut config);
+        Some(Self::start(config, data_dir, Some((admin_url, name)), listener).await)
     }
 
-    async fn start(config: Config, data_dir: TempDir, pg_db: Option<(String, String)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    /// A second server process on the same database, key file and config,
+    /// as a deployment with several processes has.
+    pub async fn sibling(&self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = self.config.clone();
+        // Same database (the SQLite file lives in the first one's directory).
+        config.database_url = Some(self.config.database_url());
+        config.demo_data = false;
+        let app = server::Application::with_listener(config.clone(), bind().await)
+            .await
+            .expect("sibling builds");
+        let addr = app.local_addr();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            addr,
+            client: new_client(),
+            data_dir,
+            config,
+            pg_db: None,
+        }
+    }
+
+    /// Asserts `needle` appears in no file of the SQLite data directory, or
+    /// no row of any PostgreSQL table.
+    pub async fn assert_nowhere_in_database(&self, needle: &str) {
+        if self.config.is_embedded() {
+            let mut found = false;
+            for entry in std::fs::read_dir(self.data_dir.path()).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    let bytes = std::fs::read(&path).unwrap();
+                    found |= bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+                }
+            }
+            assert!(!found, "plaintext secret found in the SQLite files");
+        } else {
+            use sqlx::Connection;
+            let mut conn =
+                sqlx::PgConnection::connect(self.config.database_url.as_deref().unwrap())
+                    .await
+                    .unwrap();
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            for (t,) in tables {
+                let q =
+                    format!("SELECT count(*) FROM \"{t}\" x WHERE x::text LIKE '%' || $1 || '%'");
+                let (n,): (i64,) = sqlx::query_as(&q)
+                    .bind(needle)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                assert_eq!(n, 0, "plaintext secret in table {t}");
+            }
+        }
+    }
+
+    async fn start(
+        config: Config,
+        data_dir: TempDir,
+        pg_db: Option<(String, String)>,
+        listener: TcpListener,
+    ) -> Self {
         let app = server::Application::with_listener(config.clone(), listener)
             .await
             .expect("server builds");
@@ -257,6 +336,11 @@ async fn sqlx_pg_connect(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
     .map_err(|_| sqlx::Error::PoolTimedOut)?
 }
 
+/// A listener on a free loopback port.
+pub async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.expect("bind")
+}
+
 fn base_config(data_dir: PathBuf) -> Config {
     Config {
         addr: "127.0.0.1:0".parse().unwrap(),
@@ -267,7 +351,8 @@ fn base_config(data_dir: PathBuf) -> Config {
     }
 }
 
-fn new_client() -> Client {
+/// A cookie-keeping client that does not follow redirects.
+pub fn new_client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())

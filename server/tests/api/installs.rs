@@ -295,34 +295,7 @@ async fn secrets_are_never_returned_and_kept_when_not_resent(app: TestApp) {
     assert!(list.contains("r-78") && !list.contains(secret));
 
     // The database holds no plaintext secret anywhere.
-    if app.config.is_embedded() {
-        let mut found = false;
-        for entry in std::fs::read_dir(app.data_dir.path()).unwrap() {
-            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-            found |= bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-        }
-        assert!(!found, "plaintext secret found in the SQLite files");
-    } else {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(app.config.database_url.as_deref().unwrap())
-            .await
-            .unwrap();
-        let tables: Vec<(String,)> = sqlx::query_as(
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        for (t,) in tables {
-            let q = format!("SELECT count(*) FROM \"{t}\" x WHERE x::text LIKE '%' || $1 || '%'");
-            let (n,): (i64,) = sqlx::query_as(&q)
-                .bind(secret)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap();
-            assert_eq!(n, 0, "plaintext secret in table {t}");
-        }
-    }
+    app.assert_nowhere_in_database(secret).await;
 }
 
 async fn concurrent_installs_cannot_both_win(app: TestApp) {

@@ -1,5 +1,6 @@
 //! One integration-test binary: each test starts the real server on
 //! 127.0.0.1:0 against its own database and drives it over HTTP.
+mod auth_server;
 mod helpers;
 
 mod accounts;
@@ -7,6 +8,7 @@ mod catalog;
 mod cli;
 mod installs;
 mod locations;
+mod oauth;
 mod pages;
 mod platform;
 mod tokens;
