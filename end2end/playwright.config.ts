@@ -9,6 +9,17 @@ const dataDir = process.env.PLUGBOARD_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(o
 const port = Number(process.env.PLUGBOARD_E2E_PORT ?? 3400);
 const root = path.resolve(__dirname, '..');
 const binary = process.env.PLUGBOARD_BIN ?? path.join(root, 'target', 'debug', 'plugboard');
+// The real OAuth authorization server (oidc-provider) the Connect tests use.
+const oauthPort = Number(process.env.PLUGBOARD_E2E_OAUTH_PORT ?? 3401);
+const oauth = `http://127.0.0.1:${oauthPort}`;
+const oauthClient = (id: string, slug: string) => ({
+  [`PLUGBOARD_OAUTH__${slug}__CLIENT_ID`]: id,
+  [`PLUGBOARD_OAUTH__${slug}__CLIENT_SECRET`]: `${id}-secret`,
+  [`PLUGBOARD_OAUTH__${slug}__AUTHORIZE_URL`]: `${oauth}/auth`,
+  [`PLUGBOARD_OAUTH__${slug}__TOKEN_URL`]: `${oauth}/token`,
+  [`PLUGBOARD_OAUTH__${slug}__REVOCATION_URL`]: `${oauth}/token/revocation`,
+  [`PLUGBOARD_OAUTH__${slug}__SCOPES`]: 'openid',
+});
 
 export default defineConfig({
   testDir: './tests',
@@ -36,7 +47,18 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
+    command: `node ${path.join(__dirname, 'oauth-server', 'server.mjs')}`,
+    url: `${oauth}/.well-known/openid-configuration`,
+    timeout: 30_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      OAUTH_PORT: String(oauthPort),
+      OAUTH_REDIRECT_URIS: `http://127.0.0.1:${port}/oauth/callback`,
+    },
+  }, {
     command: `${binary} serve`,
     url: `http://127.0.0.1:${port}/healthz`,
     timeout: 120_000,
@@ -48,6 +70,9 @@ export default defineConfig({
       PLUGBOARD_DATA_DIR: dataDir,
       PLUGBOARD_SITE_ROOT: path.join(root, 'target', 'site'),
       PLUGBOARD_LOG: 'warn',
+      ...oauthClient('plugboard', 'GOOGLE_REVIEWS'),
+      // Refresh tokens of this client live 3 seconds: the expiry case.
+      ...oauthClient('plugboard-short', 'SPLITWISE'),
     },
-  },
+  }],
 });

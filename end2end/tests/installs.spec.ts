@@ -1,34 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { hydrated, snap, uniqueEmail } from './helpers';
-
-async function signUpWithJakarta(page: Page) {
-  await page.goto('/signup');
-  await hydrated(page);
-  await page.getByLabel('Business name').fill('Sate Senayan');
-  await page.getByLabel('E-mail').fill(uniqueEmail('installs'));
-  await page.getByLabel('Password').fill('a-long-password-1');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/locations$/);
-  const add = page.getByTestId('add-location');
-  await add.getByLabel('Name').fill('Jakarta');
-  await add.getByLabel('City').fill('Jakarta');
-  await add.getByRole('button', { name: 'Add location' }).click();
-  await expect(page.locator('[data-location="Jakarta"]')).toBeVisible();
-}
-
-/** Opens the install drawer of `slug`, fills `config`, installs for Jakarta. */
-async function installForJakarta(page: Page, slug: string, config: Record<string, string> = {}) {
-  await page.goto(`/integrations/${slug}`);
-  await hydrated(page);
-  const panel = page.getByTestId('install-panel');
-  await panel.locator('summary').click();
-  await panel.getByLabel('Where').selectOption({ label: 'Jakarta' });
-  for (const [field, value] of Object.entries(config)) {
-    await panel.locator(`[data-config="${field}"] input`).fill(value);
-  }
-  await panel.getByRole('button', { name: 'Install', exact: true }).click();
-  return panel;
-}
+import { hydrated, installForJakarta, signUpWithJakarta, snap } from './helpers';
 
 test('install, conflict, cap, disable, re-enable and uninstall', async ({ page }) => {
   await signUpWithJakarta(page);
@@ -82,4 +53,39 @@ test('install, conflict, cap, disable, re-enable and uninstall', async ({ page }
   // …which frees a receipt_qr slot for Google Reviews.
   panel = await installForJakarta(page, 'google-reviews', { place_id: 'ChIJ123' });
   await expect(panel.getByTestId('install-success')).toBeVisible();
+});
+
+test('edit an install: current values shown, secrets only as "set", errors beside fields', async ({ page }) => {
+  await signUpWithJakarta(page);
+  const secret = 'nps-key-secret-7731';
+  const panel = await installForJakarta(page, 'nps-pulse', { api_key: secret, survey_id: 's1' });
+  await expect(panel.getByTestId('install-success')).toBeVisible();
+
+  const openSettings = async () => {
+    const settings = page.locator('.install-row[data-scope="Jakarta"]').getByTestId('settings-drawer');
+    await settings.locator('summary').click();
+    return settings;
+  };
+  let settings = await openSettings();
+  await expect(settings.locator('[data-config="survey_id"] input')).toHaveValue('s1');
+  const key = settings.locator('[data-config="api_key"] input');
+  await expect(key).toHaveValue('');
+  await expect(key).toHaveAttribute('placeholder', /Set — leave blank to keep/);
+  expect(await page.content()).not.toContain(secret);
+
+  // A bad value is explained beside the field and nothing changes.
+  await settings.locator('[data-config="survey_id"] input').fill('');
+  await settings.getByRole('button', { name: 'Save settings' }).click();
+  await expect(settings.locator('.field-error[data-field="survey_id"]')).toBeVisible();
+
+  await settings.locator('[data-config="survey_id"] input').fill('s2');
+  await settings.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.locator('.install-row[data-scope="Jakarta"] .field-error')).toHaveCount(0);
+
+  await page.reload();
+  await hydrated(page);
+  settings = await openSettings();
+  await expect(settings.locator('[data-config="survey_id"] input')).toHaveValue('s2');
+  await expect(settings.locator('[data-config="api_key"] input')).toHaveAttribute('placeholder', /Set — leave blank/);
+  await snap(page, 'install-settings');
 });

@@ -171,6 +171,7 @@ impl Config {
         }
         let env = Env::prefixed("PLUGBOARD_")
             .filter(move |k| {
+                let k = k.as_str().to_ascii_lowercase();
                 let k = k.as_str();
                 (known.iter().any(|n| n == k) && k != "allowed_origins" && k != "oauth")
                     || k.starts_with("oauth__")

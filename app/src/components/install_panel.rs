@@ -74,10 +74,14 @@ struct PanelActions {
 
 /// The result of a Connect, from `?oauth=` after the provider sent the
 /// merchant back.
+/// `hide` turns it off once the merchant has moved on (another action).
 #[component]
-pub fn OAuthNotice() -> impl IntoView {
+pub fn OAuthNotice(#[prop(optional, into)] hide: Option<Signal<bool>>) -> impl IntoView {
     let query = use_query_map();
     move || {
+        if hide.is_some_and(|h| h.get()) {
+            return None;
+        }
         query
             .read()
             .get("oauth")
@@ -115,12 +119,18 @@ fn Panel(
     let disconnect_error = last_error(disconnect.value());
     let refreshed = move || {
         refresh.value().get().and_then(|r| r.ok()).map(|outcome| {
-            let text = match outcome.as_str() {
-                "refreshed" | "skipped" => "Connection refreshed.",
-                "needs_reconnect" => "The provider refused the refresh: reconnect to keep this integration working.",
-                _ => "The provider could not be reached; Plugboard will try again shortly.",
+            let (text, class) = match outcome.as_str() {
+                "refreshed" | "skipped" => ("Connection refreshed.", "alert alert-success"),
+                "needs_reconnect" => (
+                    "The provider refused the refresh: reconnect to keep this integration working.",
+                    "alert alert-error",
+                ),
+                _ => (
+                    "The provider could not be reached; Plugboard will try again shortly.",
+                    "alert alert-error",
+                ),
             };
-            view! { <p class="alert alert-success" data-testid="refresh-outcome" data-outcome=outcome>{text}</p> }
+            view! { <p class=class data-testid="refresh-outcome" data-outcome=outcome>{text}</p> }
         })
     };
     let installed_ok = move || {
@@ -138,7 +148,9 @@ fn Panel(
     view! {
         <section class="card install-panel" data-testid="install-panel">
             <h2>"Your installs"</h2>
-            <OAuthNotice/>
+            <OAuthNotice hide=Signal::derive(move || {
+                refresh.version().get() + disconnect.version().get() + toggle.version().get() > 0
+            })/>
             {refreshed}
             <ErrorBanner error=toggle_error/>
             <ErrorBanner error=remove_error/>

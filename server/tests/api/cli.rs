@@ -146,3 +146,68 @@ async fn unrelated_plugboard_variables_are_ignored_with_a_warning() {
     assert!(err.contains("ignoring PLUGBOARD_DATABSE_URL"), "{err}");
     assert!(!err.contains("PLUGBOARD_TEST_POSTGRES_URL"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_clients_are_read_from_nested_variables_and_checked() {
+    let app = TestApp::sqlite().await;
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"));
+        cmd.args(["migrate"])
+            .env("PLUGBOARD_DATA_DIR", app.data_dir.path());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    // Read: a plain-http token URL off loopback is refused, naming the key;
+    // the secret is never printed.
+    let out = run(&[
+        (
+            "PLUGBOARD_OAUTH__GOOGLE_REVIEWS__CLIENT_ID",
+            "plugboard-hub",
+        ),
+        (
+            "PLUGBOARD_OAUTH__GOOGLE_REVIEWS__CLIENT_SECRET",
+            "s3cr3t-client-secret",
+        ),
+        (
+            "PLUGBOARD_OAUTH__GOOGLE_REVIEWS__TOKEN_URL",
+            "http://auth.example.com/token",
+        ),
+        ("PLUGBOARD_OAUTH__XERO__CLIENT_ID", ""),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("oauth.google_reviews.token_url must be an https URL"),
+        "{err}"
+    );
+    assert!(
+        err.contains("oauth.xero.client_id must not be empty"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t-client-secret"), "{err}");
+    assert!(!err.contains("ignoring PLUGBOARD_OAUTH"), "{err}");
+
+    // Loopback http (a local provider) and https are accepted.
+    let out = run(&[
+        (
+            "PLUGBOARD_OAUTH__GOOGLE_REVIEWS__CLIENT_ID",
+            "plugboard-hub",
+        ),
+        (
+            "PLUGBOARD_OAUTH__GOOGLE_REVIEWS__TOKEN_URL",
+            "http://127.0.0.1:9/token",
+        ),
+        ("PLUGBOARD_OAUTH__XERO__CLIENT_ID", "xero-client"),
+        (
+            "PLUGBOARD_OAUTH__XERO__AUTHORIZE_URL",
+            "https://login.xero.com/identity/connect/authorize",
+        ),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
