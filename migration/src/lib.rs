@@ -5,6 +5,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_installs;
 mod m20261122_000003_platform_secrets;
 mod m20261122_000004_oauth;
+mod m20261122_000005_inbound;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_installs::Migration),
             Box::new(m20261122_000003_platform_secrets::Migration),
             Box::new(m20261122_000004_oauth::Migration),
+            Box::new(m20261122_000005_inbound::Migration),
         ]
     }
 }

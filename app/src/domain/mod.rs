@@ -7,6 +7,7 @@ pub mod audit;
 pub mod catalog;
 pub mod catalog_file;
 pub mod demo;
+pub mod inbound;
 pub mod install_config;
 pub mod installs;
 pub mod locations;

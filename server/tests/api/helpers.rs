@@ -111,18 +111,7 @@ impl TestApp {
         // Same database (the SQLite file lives in the first one's directory).
         config.database_url = Some(self.config.database_url());
         config.demo_data = false;
-        let app = server::Application::with_listener(config.clone(), bind().await)
-            .await
-            .expect("sibling builds");
-        let addr = app.local_addr();
-        tokio::spawn(app.run_until_stopped());
-        TestApp {
-            addr,
-            client: new_client(),
-            data_dir,
-            config,
-            pg_db: None,
-        }
+        Self::start(config, data_dir, None, bind().await).await
     }
 
     /// Asserts `needle` appears in no file of the SQLite data directory, or
@@ -228,9 +217,8 @@ impl TestApp {
         );
     }
 
-    /// A second, cookie-less client against the same server, signed up as a
-    /// new merchant, with an API token; answers the token.
-    pub async fn merchant_token(&self, merchant: &str) -> String {
+    /// Another browser: a new client, signed up as a new merchant.
+    pub async fn other_browser(&self, merchant: &str) -> Client {
         let other = new_client();
         let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
         let resp = other
@@ -245,6 +233,13 @@ impl TestApp {
             .await
             .unwrap();
         assert!(resp.status().is_success() || resp.status().is_redirection());
+        other
+    }
+
+    /// A second, cookie-less client against the same server, signed up as a
+    /// new merchant, with an API token; answers the token.
+    pub async fn merchant_token(&self, merchant: &str) -> String {
+        let other = self.other_browser(merchant).await;
         let resp = other
             .post(self.url("/api/create_token"))
             .header("Origin", self.origin())

@@ -456,22 +456,7 @@ async fn state_is_one_time_and_bound_to_the_session(env: OAuthEnv) {
 
     // Another browser (no session, or another merchant's) cannot use it.
     assert_eq!(env.deliver(&new_client(), &callback).await, mismatch);
-    let other = new_client();
-    let resp = other
-        .post(env.app.url("/api/sign_up"))
-        .header("Origin", env.app.origin())
-        .form(&[
-            ("merchant_name", "Other"),
-            (
-                "email",
-                &format!("{}@example.com", uuid::Uuid::new_v4().simple()),
-            ),
-            ("password", "correct horse battery"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success() || resp.status().is_redirection());
+    let other = env.app.other_browser("Other").await;
     assert_eq!(env.deliver(&other, &callback).await, mismatch);
     // A forged state in the merchant's own session is rejected too.
     let code = query_param(&callback, "code").unwrap();
@@ -556,20 +541,7 @@ async fn connect_needs_a_configured_client_and_the_owner(env: OAuthEnv) {
         let (status, code, _) = error_of(resp).await;
         assert_eq!((status, code.as_str()), (404, "integration_not_installed"));
     }
-    let nosy = new_client();
-    nosy.post(env.app.url("/api/sign_up"))
-        .header("Origin", env.app.origin())
-        .form(&[
-            ("merchant_name", "Nosy browser"),
-            (
-                "email",
-                &format!("{}@example.com", uuid::Uuid::new_v4().simple()),
-            ),
-            ("password", "correct horse battery"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let nosy = env.app.other_browser("Nosy browser").await;
     let resp = nosy
         .post(env.app.url("/oauth/connect"))
         .header("Origin", env.app.origin())

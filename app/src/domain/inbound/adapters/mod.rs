@@ -1,0 +1,3 @@
+//! The shipped provider adapters, one module each.
+
+pub mod restopos;

@@ -1,0 +1,11 @@
+//! The inbound gateway's domain: provider adapters behind one trait,
+//! signature checks, canonical validation, and the raw-payload blob store.
+//! The HTTP side and the acknowledgement writer live in `server::inbound`.
+//! Design: docs/inbound.md.
+
+pub mod adapter;
+pub mod adapters;
+pub mod blob;
+pub mod canonical;
+pub mod registry;
+pub mod verify;
