@@ -319,7 +319,7 @@ impl MigrationTrait for Migration {
                 .col(big_integer(CatalogItems::PriceMinor))
                 .col(string(CatalogItems::Currency))
                 .col(boolean(CatalogItems::Available))
-                .col(decimal_len_null(CatalogItems::StockLevel, 18, 3))
+                .col(double_null(CatalogItems::StockLevel))
                 .col(string(CatalogItems::Unit))
                 .col(timestamp_with_time_zone(CatalogItems::UpdatedAt))
                 .primary_key(
