@@ -50,6 +50,12 @@ pub enum AppError {
     /// Too many attempts.
     #[error("{0}")]
     RateLimited(String),
+    /// An inbound webhook's signature (or API key) did not verify.
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// Temporarily unable to accept the request; the sender should retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// Our fault; details are in the server log, not here.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -92,6 +98,8 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::RateLimited(_) => "rate_limited",
+            AppError::InvalidSignature(_) => "invalid_signature",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal => "internal_error",
             AppError::Transport(_) => "transport_error",
         }
@@ -109,6 +117,8 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::RateLimited(_) => 429,
+            AppError::InvalidSignature(_) => 401,
+            AppError::Unavailable(_) => 503,
             AppError::Internal => 500,
             AppError::Transport(_) => 502,
         }

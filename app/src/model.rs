@@ -451,3 +451,70 @@ impl OAuthOutcome {
         self == OAuthOutcome::Connected
     }
 }
+
+/// A merchant's account at an inbound provider (POS, WMS, seller feed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProviderConnection {
+    pub id: Uuid,
+    /// Adapter name, e.g. `restopos`.
+    pub provider: String,
+    /// The provider's id for the merchant's account (sent in its webhooks).
+    pub account_id: String,
+    /// Unknown SKUs create items instead of failing mapping.
+    pub allow_new_items: bool,
+    /// Sender addresses or CIDR blocks allowed; empty allows any.
+    pub ip_allowlist: Vec<String>,
+    pub enabled: bool,
+    pub created_at: String,
+}
+
+/// What creating a connection answers: the signing secret, shown once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProviderConnectionCreated {
+    pub connection: ProviderConnection,
+    /// Give it to the provider as the webhook signing secret; it is stored
+    /// encrypted and never shown again.
+    pub secret: String,
+}
+
+/// What a client sends to connect a provider account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProviderConnectionInput {
+    pub provider: String,
+    pub account_id: String,
+    #[serde(default)]
+    pub allow_new_items: bool,
+    #[serde(default)]
+    pub ip_allowlist: Vec<String>,
+}
+
+/// A provider store mapped to a location.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StoreMapping {
+    pub provider: String,
+    pub provider_store_id: String,
+    pub location_id: Uuid,
+}
+
+/// One inbound delivery, as support sees it (no body here).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct InboundEventSummary {
+    pub id: Uuid,
+    pub provider: String,
+    pub family: String,
+    pub topic: String,
+    pub received_at: String,
+    /// `received`, `processed`, `skipped`, `failed` or `duplicate`.
+    pub status: String,
+    /// `mapping`, `validation`, `processing` or `duplicate`.
+    pub failure_class: Option<String>,
+    pub failure_reason: Option<String>,
+    pub duplicate_of: Option<Uuid>,
+    pub location_id: Option<Uuid>,
+    pub body_size: i64,
+}

@@ -6,18 +6,27 @@
 pub mod api_token;
 pub mod audit_log;
 pub mod capability;
+pub mod catalog_item;
 pub mod category;
 pub mod crypto;
+pub mod inbound_auth_failure;
+pub mod inbound_event;
+pub mod inbound_idempotency;
 pub mod install;
 pub mod install_slot;
 pub mod integration;
 pub mod integration_capability;
+pub mod item_mapping;
 pub mod location;
 pub mod location_external_id;
 pub mod login_attempt;
 pub mod merchant;
 pub mod oauth_connection;
+pub mod outbox;
 pub mod platform_secret;
+pub mod provider_connection;
+pub mod store_mapping;
+pub mod store_status;
 pub mod user;
 
 pub use sea_orm;

@@ -74,6 +74,7 @@ enum InboundEvents {
     FailureReason,
     DuplicateOf,
     Attempts,
+    ClaimedUntil,
     ProcessedAt,
 }
 
@@ -235,6 +236,7 @@ impl MigrationTrait for Migration {
                 .col(text_null(InboundEvents::FailureReason))
                 .col(uuid_null(InboundEvents::DuplicateOf))
                 .col(integer(InboundEvents::Attempts).default(0))
+                .col(timestamp_with_time_zone_null(InboundEvents::ClaimedUntil))
                 .col(timestamp_with_time_zone_null(InboundEvents::ProcessedAt))
                 .to_owned(),
         )

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod csrf;
 pub mod db;
+pub mod inbound;
 pub mod keys;
 pub mod oauth;
 pub mod session_store;

@@ -44,6 +44,12 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot open the raw payload store at {path}: {source}")]
+    Blobs {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -94,7 +100,9 @@ impl Application {
             );
         }
         spawn_upkeep(database.conn.clone(), database.sessions.clone());
+        let inbound = inbound_state(&config, &database, keys.clone())?;
         let (router, state) = router(&config, database, keys, local_addr);
+        let router = router.merge(crate::inbound::routes::routes(inbound));
         crate::oauth::spawn_refresher(
             state,
             Duration::from_secs(config.oauth_refresh_interval_secs),
@@ -154,6 +162,33 @@ async fn load_catalog(
         "catalog loaded"
     );
     Ok(())
+}
+
+/// The inbound gateway's state: blob store under `data_dir/blobs`, the
+/// acknowledgement writer and the auth-failure counters.
+fn inbound_state(
+    config: &Config,
+    database: &db::Database,
+    keys: Arc<entity::crypto::SharedKeyRing>,
+) -> Result<crate::inbound::Inbound, StartupError> {
+    let dir = config.data_dir.join("blobs");
+    let blobs: Arc<dyn app::domain::inbound::blob::BlobStore> = Arc::new(
+        app::domain::inbound::blob::LocalSegments::open(&dir, 64 * 1024 * 1024).map_err(
+            |source| StartupError::Blobs {
+                path: dir.display().to_string(),
+                source,
+            },
+        )?,
+    );
+    let failures = crate::inbound::failures::AuthFailures::default();
+    failures.spawn_flusher(database.conn.clone(), Duration::from_secs(5));
+    Ok(crate::inbound::Inbound {
+        db: database.conn.clone(),
+        keys,
+        ack: crate::inbound::ack::AckWriter::spawn(database.conn.clone(), blobs.clone(), 256),
+        blobs,
+        failures,
+    })
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {

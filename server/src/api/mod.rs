@@ -4,6 +4,7 @@ pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod health;
+pub mod inbound;
 pub mod installs;
 pub mod locations;
 pub mod me;
@@ -29,6 +30,7 @@ use utoipa_axum::routes;
         (name = "locations", description = "A merchant's locations"),
         (name = "installs", description = "Installing, configuring, disabling and uninstalling integrations"),
         (name = "account", description = "The token's merchant"),
+        (name = "inbound", description = "Provider connections, store mappings and inbound deliveries"),
         (name = "meta", description = "Health and API description")
     )
 )]
@@ -72,5 +74,12 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(installs::platform_token))
         .routes(routes!(oauth::refresh))
         .routes(routes!(oauth::disconnect))
+        .routes(routes!(
+            inbound::create_connection,
+            inbound::list_connections
+        ))
+        .routes(routes!(inbound::delete_connection))
+        .routes(routes!(inbound::map_store, inbound::store_mappings))
+        .routes(routes!(inbound::events))
         .split_for_parts()
 }

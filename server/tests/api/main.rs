@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 against its own database and drives it over HTTP.
 mod auth_server;
 mod helpers;
+mod inbound;
 
 mod accounts;
 mod catalog;

@@ -7,5 +7,6 @@ pub mod adapter;
 pub mod adapters;
 pub mod blob;
 pub mod canonical;
+pub mod connections;
 pub mod registry;
 pub mod verify;

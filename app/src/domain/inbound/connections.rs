@@ -1,0 +1,258 @@
+//! Provider connections (which merchant a provider account belongs to,
+//! and the secret its webhooks are signed with) and store mappings.
+use entity::crypto::KeyRing;
+use entity::{inbound_event, location, provider_connection, store_mapping};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::registry;
+use crate::domain::audit::{self, Actor};
+use crate::domain::{conflict_on_unique, rfc3339};
+use crate::error::{AppError, AppResult};
+use crate::model::{
+    InboundEventSummary, ProviderConnection, ProviderConnectionCreated, ProviderConnectionInput,
+    StoreMapping,
+};
+
+fn to_wire(m: &provider_connection::Model) -> ProviderConnection {
+    ProviderConnection {
+        id: m.id,
+        provider: m.provider.clone(),
+        account_id: m.account_id.clone(),
+        allow_new_items: m.allow_new_items,
+        ip_allowlist: m
+            .ip_allowlist
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        enabled: m.enabled,
+        created_at: rfc3339(m.created_at),
+    }
+}
+
+fn valid_allow_entry(e: &str) -> bool {
+    match e.split_once('/') {
+        None => e.parse::<std::net::IpAddr>().is_ok(),
+        Some((net, bits)) => match (net.parse::<std::net::IpAddr>(), bits.parse::<u32>()) {
+            (Ok(std::net::IpAddr::V4(_)), Ok(b)) => b <= 32,
+            (Ok(std::net::IpAddr::V6(_)), Ok(b)) => b <= 128,
+            _ => false,
+        },
+    }
+}
+
+/// Connects a provider account; answers the new signing secret once.
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    keys: &KeyRing,
+    actor: Actor,
+    merchant_id: Uuid,
+    input: ProviderConnectionInput,
+) -> AppResult<ProviderConnectionCreated> {
+    if !registry::all().iter().any(|a| a.name() == input.provider) {
+        let known: Vec<_> = registry::all().iter().map(|a| a.name()).collect();
+        return Err(AppError::field(
+            "provider",
+            format!("Unknown provider; one of: {}.", known.join(", ")),
+        ));
+    }
+    let account = input.account_id.trim();
+    if account.is_empty() || account.len() > 200 {
+        return Err(AppError::field(
+            "account_id",
+            "The provider account id is required (at most 200 characters).",
+        ));
+    }
+    if let Some(bad) = input.ip_allowlist.iter().find(|e| !valid_allow_entry(e)) {
+        return Err(AppError::field(
+            "ip_allowlist",
+            format!("{bad:?} is not an IP address or CIDR block."),
+        ));
+    }
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let secret = hex::encode(raw);
+    let model = provider_connection::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        merchant_id: Set(merchant_id),
+        provider: Set(input.provider.clone()),
+        account_id: Set(account.to_string()),
+        secret: Set(keys.seal(secret.as_bytes())),
+        ip_allowlist: Set(json!(input.ip_allowlist)),
+        allow_new_items: Set(input.allow_new_items),
+        enabled: Set(true),
+        created_at: Set(entity::now()),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| {
+        conflict_on_unique(
+            e,
+            "This provider account is already connected to Plugboard.",
+        )
+    })?;
+    let connection = to_wire(&model);
+    audit::record(
+        db,
+        Some(merchant_id),
+        actor,
+        "provider_connection.created",
+        format!("provider_connection:{}", model.id),
+        None,
+        Some(serde_json::to_value(&connection).unwrap_or_default()),
+    )
+    .await?;
+    Ok(ProviderConnectionCreated { connection, secret })
+}
+
+/// The merchant's connections.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+) -> AppResult<Vec<ProviderConnection>> {
+    Ok(provider_connection::Entity::find()
+        .filter(provider_connection::Column::MerchantId.eq(merchant_id))
+        .order_by_asc(provider_connection::Column::CreatedAt)
+        .all(db)
+        .await?
+        .iter()
+        .map(to_wire)
+        .collect())
+}
+
+/// Removes a connection; its account's webhooks are refused from then on.
+pub async fn delete<C: ConnectionTrait>(
+    db: &C,
+    actor: Actor,
+    merchant_id: Uuid,
+    id: Uuid,
+) -> AppResult<()> {
+    let res = provider_connection::Entity::delete_many()
+        .filter(provider_connection::Column::Id.eq(id))
+        .filter(provider_connection::Column::MerchantId.eq(merchant_id))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound("No such provider connection.".into()));
+    }
+    audit::record(
+        db,
+        Some(merchant_id),
+        actor,
+        "provider_connection.deleted",
+        format!("provider_connection:{id}"),
+        None,
+        None,
+    )
+    .await
+}
+
+/// Maps a provider store to one of the merchant's locations (replacing an
+/// earlier mapping of the same store).
+pub async fn map_store<C: ConnectionTrait>(
+    db: &C,
+    actor: Actor,
+    merchant_id: Uuid,
+    mapping: StoreMapping,
+) -> AppResult<StoreMapping> {
+    location::Entity::find_for_merchant(db, merchant_id, mapping.location_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such location.".into()))?;
+    let store = mapping.provider_store_id.trim().to_string();
+    if store.is_empty() || store.len() > 200 {
+        return Err(AppError::field(
+            "provider_store_id",
+            "The provider store id is required (at most 200 characters).",
+        ));
+    }
+    store_mapping::Entity::delete_many()
+        .filter(store_mapping::Column::MerchantId.eq(merchant_id))
+        .filter(store_mapping::Column::Provider.eq(mapping.provider.clone()))
+        .filter(store_mapping::Column::ProviderStoreId.eq(store.clone()))
+        .exec(db)
+        .await?;
+    store_mapping::ActiveModel {
+        merchant_id: Set(merchant_id),
+        provider: Set(mapping.provider.clone()),
+        provider_store_id: Set(store.clone()),
+        location_id: Set(mapping.location_id),
+        created_at: Set(entity::now()),
+    }
+    .insert(db)
+    .await?;
+    let out = StoreMapping {
+        provider_store_id: store,
+        ..mapping
+    };
+    audit::record(
+        db,
+        Some(merchant_id),
+        actor,
+        "store_mapping.set",
+        format!("store_mapping:{}:{}", out.provider, out.provider_store_id),
+        None,
+        Some(serde_json::to_value(&out).unwrap_or_default()),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// The merchant's store mappings.
+pub async fn store_mappings<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+) -> AppResult<Vec<StoreMapping>> {
+    Ok(store_mapping::Entity::find()
+        .filter(store_mapping::Column::MerchantId.eq(merchant_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| StoreMapping {
+            provider: m.provider,
+            provider_store_id: m.provider_store_id,
+            location_id: m.location_id,
+        })
+        .collect())
+}
+
+/// The merchant's newest inbound events, optionally one status only.
+pub async fn events<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+    status: Option<&str>,
+    limit: u64,
+) -> AppResult<Vec<InboundEventSummary>> {
+    let mut q = inbound_event::Entity::find()
+        .filter(inbound_event::Column::MerchantId.eq(merchant_id))
+        .order_by_desc(inbound_event::Column::Id)
+        .limit(limit);
+    if let Some(s) = status {
+        q = q.filter(inbound_event::Column::Status.eq(s));
+    }
+    Ok(q.all(db)
+        .await?
+        .into_iter()
+        .map(|e| InboundEventSummary {
+            id: e.id,
+            provider: e.provider,
+            family: e.family,
+            topic: e.topic,
+            received_at: rfc3339(e.received_at),
+            status: e.status,
+            failure_class: e.failure_class,
+            failure_reason: e.failure_reason,
+            duplicate_of: e.duplicate_of,
+            location_id: e.location_id,
+            body_size: e.body_size,
+        })
+        .collect())
+}

@@ -1,0 +1,121 @@
+//! `/v1/provider-connections`, `/v1/store-mappings`, `/v1/inbound/events`:
+//! managing how inbound webhooks are attributed and looking at what came in.
+use app::domain::inbound::connections;
+use app::domain::AppState;
+use app::model::{
+    InboundEventSummary, ProviderConnection, ProviderConnectionCreated, ProviderConnectionInput,
+    StoreMapping,
+};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::auth::MerchantAuth;
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+
+/// Connects a provider account (POS, WMS, seller feed) to the merchant; the
+/// answer carries the webhook signing secret, once.
+#[utoipa::path(post, path = "/v1/provider-connections", tag = "inbound",
+    security(("bearer" = [])),
+    request_body = ProviderConnectionInput,
+    responses((status = 201, description = "Connected; `secret` is shown only now", body = ProviderConnectionCreated),
+              (status = 400, description = "Unknown provider, empty account id or bad allowlist entry", body = ErrorBody),
+              (status = 409, description = "The account is already connected", body = ErrorBody)))]
+pub async fn create_connection(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiJson(input): ApiJson<ProviderConnectionInput>,
+) -> Result<(StatusCode, Json<ProviderConnectionCreated>), ApiError> {
+    let created = connections::create(
+        &state.db,
+        &state.keys.current(),
+        auth.actor(),
+        auth.merchant_id,
+        input,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The merchant's provider connections (secrets never included).
+#[utoipa::path(get, path = "/v1/provider-connections", tag = "inbound",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Connections", body = [ProviderConnection])))]
+pub async fn list_connections(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+) -> Result<Json<Vec<ProviderConnection>>, ApiError> {
+    Ok(Json(connections::list(&state.db, auth.merchant_id).await?))
+}
+
+/// Removes a provider connection; its webhooks are refused from then on.
+#[utoipa::path(delete, path = "/v1/provider-connections/{id}", tag = "inbound",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Connection id")),
+    responses((status = 204, description = "Removed"),
+              (status = 404, description = "No such connection", body = ErrorBody)))]
+pub async fn delete_connection(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    connections::delete(&state.db, auth.actor(), auth.merchant_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Maps a provider store id to a location.
+#[utoipa::path(post, path = "/v1/store-mappings", tag = "inbound",
+    security(("bearer" = [])),
+    request_body = StoreMapping,
+    responses((status = 200, description = "Mapped", body = StoreMapping),
+              (status = 404, description = "No such location", body = ErrorBody)))]
+pub async fn map_store(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiJson(mapping): ApiJson<StoreMapping>,
+) -> Result<Json<StoreMapping>, ApiError> {
+    Ok(Json(
+        connections::map_store(&state.db, auth.actor(), auth.merchant_id, mapping).await?,
+    ))
+}
+
+/// The merchant's store mappings.
+#[utoipa::path(get, path = "/v1/store-mappings", tag = "inbound",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Mappings", body = [StoreMapping])))]
+pub async fn store_mappings(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+) -> Result<Json<Vec<StoreMapping>>, ApiError> {
+    Ok(Json(
+        connections::store_mappings(&state.db, auth.merchant_id).await?,
+    ))
+}
+
+/// Filters of the inbound event list.
+#[derive(Deserialize, IntoParams)]
+pub struct EventFilter {
+    /// Only this status: received, processed, skipped, failed, duplicate.
+    pub status: Option<String>,
+    /// At most this many (default 100, at most 500).
+    pub limit: Option<u64>,
+}
+
+/// The merchant's newest inbound deliveries.
+#[utoipa::path(get, path = "/v1/inbound/events", tag = "inbound",
+    security(("bearer" = [])),
+    params(EventFilter),
+    responses((status = 200, description = "Events, newest first", body = [InboundEventSummary])))]
+pub async fn events(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiQuery(filter): ApiQuery<EventFilter>,
+) -> Result<Json<Vec<InboundEventSummary>>, ApiError> {
+    let limit = filter.limit.unwrap_or(100).clamp(1, 500);
+    Ok(Json(
+        connections::events(&state.db, auth.merchant_id, filter.status.as_deref(), limit).await?,
+    ))
+}

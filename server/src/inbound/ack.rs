@@ -1,0 +1,203 @@
+//! The acknowledgement writer: one task per process turns many concurrent
+//! deliveries into one blob append (one fsync) and one database commit, then
+//! answers them all. A delivery is acknowledged only after that commit.
+use std::sync::Arc;
+
+use app::domain::inbound::blob::BlobStore;
+use entity::{inbound_event, inbound_idempotency};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// What the handler knows about a verified delivery.
+pub struct NewEvent {
+    pub merchant_id: Uuid,
+    pub connection_id: Uuid,
+    pub provider: String,
+    pub family: String,
+    pub topic: String,
+    pub headers: serde_json::Value,
+    pub body: axum::body::Bytes,
+    pub body_sha256: String,
+    pub idempotency_key: String,
+}
+
+/// How a delivery was acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ack {
+    /// Stored; it will be processed.
+    Accepted { event_id: Uuid },
+    /// A repeat of `original`; recorded as a duplicate, not processed again.
+    Duplicate { event_id: Uuid, original: Uuid },
+}
+
+/// Why a delivery could not be stored (the sender should retry).
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    #[error("raw payload store failed: {0}")]
+    Blob(String),
+    #[error("database failed: {0}")]
+    Db(#[from] DbErr),
+    #[error("the acknowledgement writer stopped")]
+    Stopped,
+}
+
+struct Job {
+    event: NewEvent,
+    reply: oneshot::Sender<Result<Ack, String>>,
+}
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct AckWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+impl AckWriter {
+    /// Starts the writer; batches hold at most `max_batch` deliveries.
+    pub fn spawn(db: DatabaseConnection, blobs: Arc<dyn BlobStore>, max_batch: usize) -> Self {
+        let (tx, rx) = mpsc::channel(max_batch * 8);
+        tokio::spawn(run(db, blobs, rx, max_batch.max(1)));
+        AckWriter { tx }
+    }
+
+    /// Stores one delivery durably and answers how it was acknowledged.
+    pub async fn submit(&self, event: NewEvent) -> Result<Ack, AckError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { event, reply })
+            .await
+            .map_err(|_| AckError::Stopped)?;
+        match answer.await {
+            Ok(Ok(ack)) => Ok(ack),
+            Ok(Err(e)) => Err(AckError::Blob(e)),
+            Err(_) => Err(AckError::Stopped),
+        }
+    }
+}
+
+async fn run(
+    db: DatabaseConnection,
+    blobs: Arc<dyn BlobStore>,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (jobs, replies): (Vec<NewEvent>, Vec<_>) =
+            batch.into_iter().map(|j| (j.event, j.reply)).unzip();
+        match write_batch(&db, &blobs, jobs).await {
+            Ok(acks) => {
+                for (reply, ack) in replies.into_iter().zip(acks) {
+                    let _ = reply.send(Ok(ack));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not store inbound deliveries; senders will retry");
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+async fn write_batch(
+    db: &DatabaseConnection,
+    blobs: &Arc<dyn BlobStore>,
+    events: Vec<NewEvent>,
+) -> Result<Vec<Ack>, AckError> {
+    let store = blobs.clone();
+    let (events, keys) = tokio::task::spawn_blocking(move || {
+        let bodies: Vec<&[u8]> = events.iter().map(|e| e.body.as_ref()).collect();
+        let keys = store.put_batch(&bodies);
+        (events, keys)
+    })
+    .await
+    .map_err(|e| AckError::Blob(e.to_string()))?;
+    let keys = keys.map_err(|e| AckError::Blob(e.to_string()))?;
+    let now = entity::now();
+    let txn = db.begin().await?;
+    let mut acks = Vec::with_capacity(events.len());
+    for (event, blob_key) in events.into_iter().zip(keys) {
+        let id = Uuid::now_v7();
+        let inserted = inbound_idempotency::Entity::insert(inbound_idempotency::ActiveModel {
+            provider: Set(event.provider.clone()),
+            merchant_id: Set(event.merchant_id),
+            key: Set(event.idempotency_key.clone()),
+            event_id: Set(id),
+            created_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                inbound_idempotency::Column::Provider,
+                inbound_idempotency::Column::MerchantId,
+                inbound_idempotency::Column::Key,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        let original = if inserted == 0 {
+            inbound_idempotency::Entity::find()
+                .filter(inbound_idempotency::Column::Provider.eq(event.provider.clone()))
+                .filter(inbound_idempotency::Column::MerchantId.eq(event.merchant_id))
+                .filter(inbound_idempotency::Column::Key.eq(event.idempotency_key.clone()))
+                .one(&txn)
+                .await?
+                .map(|k| k.event_id)
+        } else {
+            None
+        };
+        let status = if original.is_some() {
+            inbound_event::status::DUPLICATE
+        } else {
+            inbound_event::status::RECEIVED
+        };
+        inbound_event::ActiveModel {
+            id: Set(id),
+            merchant_id: Set(event.merchant_id),
+            connection_id: Set(event.connection_id),
+            provider: Set(event.provider),
+            family: Set(event.family),
+            topic: Set(event.topic),
+            location_id: Set(None),
+            provider_store_id: Set(None),
+            received_at: Set(now),
+            headers: Set(event.headers),
+            blob_key: Set(blob_key),
+            body_sha256: Set(event.body_sha256),
+            body_size: Set(event.body.len() as i64),
+            idempotency_key: Set(event.idempotency_key),
+            status: Set(status.into()),
+            failure_class: Set(original.map(|_| inbound_event::failure::DUPLICATE.into())),
+            failure_reason: Set(original.map(|o| format!("repeat of event {o}"))),
+            duplicate_of: Set(original),
+            attempts: Set(0),
+            claimed_until: Set(None),
+            processed_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        acks.push(match original {
+            Some(original) => Ack::Duplicate {
+                event_id: id,
+                original,
+            },
+            None => Ack::Accepted { event_id: id },
+        });
+    }
+    txn.commit().await?;
+    Ok(acks)
+}
