@@ -518,3 +518,42 @@ pub struct InboundEventSummary {
     pub location_id: Option<Uuid>,
     pub body_size: i64,
 }
+
+/// One item of a location's catalog, as the inbound pipeline last set it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CatalogItem {
+    pub item_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub category: String,
+    /// In the currency's minor units (ISO 4217 exponent).
+    pub price_minor: i64,
+    pub currency: String,
+    pub available: bool,
+    pub stock_level: Option<f64>,
+    pub unit: String,
+    pub updated_at: String,
+}
+
+/// A location's catalog and whether it is open.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LocationCatalog {
+    pub location_id: Uuid,
+    /// Absent until a POS reports it.
+    pub open: Option<bool>,
+    pub closed_reason: Option<String>,
+    pub items: Vec<CatalogItem>,
+}
+
+/// A provider SKU mapped to a canonical item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ItemMapping {
+    pub provider: String,
+    pub provider_sku: String,
+    /// Absent when creating: a new item id is assigned.
+    #[serde(default)]
+    pub item_id: Option<Uuid>,
+}

@@ -58,6 +58,10 @@ pub struct Config {
     /// Tokens expiring within this many seconds are refreshed
     /// (`PLUGBOARD_OAUTH_REFRESH_MARGIN_SECS`).
     pub oauth_refresh_margin_secs: i64,
+    /// Process acknowledged inbound webhooks in this process
+    /// (`PLUGBOARD_INBOUND_PROCESSING`); turn off on acknowledgement-only
+    /// nodes.
+    pub inbound_processing: bool,
 }
 
 /// One OAuth client registered at a provider. The endpoints and scopes
@@ -98,6 +102,7 @@ impl Default for Config {
             oauth: BTreeMap::new(),
             oauth_refresh_interval_secs: 30,
             oauth_refresh_margin_secs: 300,
+            inbound_processing: true,
         }
     }
 }

@@ -101,7 +101,7 @@ impl Application {
         }
         spawn_upkeep(database.conn.clone(), database.sessions.clone());
         let inbound = inbound_state(&config, &database, keys.clone())?;
-        let (router, state) = router(&config, database, keys, local_addr);
+        let (router, state) = router(&config, database, keys, local_addr, inbound.blobs.clone());
         let router = router.merge(crate::inbound::routes::routes(inbound));
         crate::oauth::spawn_refresher(
             state,
@@ -182,10 +182,19 @@ fn inbound_state(
     );
     let failures = crate::inbound::failures::AuthFailures::default();
     failures.spawn_flusher(database.conn.clone(), Duration::from_secs(5));
+    let committed = Arc::new(tokio::sync::Notify::new());
+    if config.inbound_processing {
+        crate::inbound::worker::spawn(database.conn.clone(), blobs.clone(), committed.clone());
+    }
     Ok(crate::inbound::Inbound {
         db: database.conn.clone(),
         keys,
-        ack: crate::inbound::ack::AckWriter::spawn(database.conn.clone(), blobs.clone(), 256),
+        ack: crate::inbound::ack::AckWriter::spawn(
+            database.conn.clone(),
+            blobs.clone(),
+            256,
+            committed,
+        ),
         blobs,
         failures,
     })
@@ -205,6 +214,7 @@ fn router(
     database: db::Database,
     keys: Arc<entity::crypto::SharedKeyRing>,
     addr: SocketAddr,
+    blobs: Arc<dyn app::domain::inbound::blob::BlobStore>,
 ) -> (Router, AppState) {
     let (api, openapi) = crate::api::router();
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
@@ -214,6 +224,7 @@ fn router(
         openapi: openapi_json.clone(),
         keys,
         oauth: Arc::new(config.oauth_settings(addr)),
+        blobs: Some(blobs),
     };
 
     let mut trusted: Vec<String> = config.allowed_origins.clone();

@@ -14,6 +14,8 @@ pub struct AppState {
     pub keys: std::sync::Arc<entity::crypto::SharedKeyRing>,
     /// OAuth clients, callback URL and refresh settings.
     pub oauth: std::sync::Arc<super::oauth::OAuthSettings>,
+    /// The raw-payload store of the inbound gateway (for replays).
+    pub blobs: Option<std::sync::Arc<dyn super::inbound::blob::BlobStore>>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

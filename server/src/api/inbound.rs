@@ -119,3 +119,65 @@ pub async fn events(
         connections::events(&state.db, auth.merchant_id, filter.status.as_deref(), limit).await?,
     ))
 }
+
+/// A location's catalog and open/closed status, as the inbound pipeline
+/// built them.
+#[utoipa::path(get, path = "/v1/locations/{id}/catalog", tag = "inbound",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Location id")),
+    responses((status = 200, description = "The catalog", body = app::model::LocationCatalog),
+              (status = 404, description = "No such location", body = ErrorBody)))]
+pub async fn location_catalog(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<app::model::LocationCatalog>, ApiError> {
+    Ok(Json(
+        app::domain::inbound::read_models::location_catalog(&state.db, auth.merchant_id, id)
+            .await?,
+    ))
+}
+
+/// Runs a failed delivery through the pipeline again (after a mapping
+/// fix, say). Idempotent: events that did not fail are answered unchanged.
+#[utoipa::path(post, path = "/v1/inbound/events/{id}/replay", tag = "inbound",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Inbound event id")),
+    responses((status = 200, description = "The event after the replay", body = InboundEventSummary),
+              (status = 404, description = "No such event", body = ErrorBody)))]
+pub async fn replay(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<InboundEventSummary>, ApiError> {
+    let blobs = state.blobs.clone().ok_or(app::error::AppError::Internal)?;
+    app::domain::inbound::processor::replay(&state.db, &blobs, auth.merchant_id, id).await?;
+    app::domain::audit::record(
+        &state.db,
+        Some(auth.merchant_id),
+        auth.actor(),
+        "inbound_event.replayed",
+        format!("inbound_event:{id}"),
+        None,
+        None,
+    )
+    .await?;
+    let event = connections::event(&state.db, auth.merchant_id, id).await?;
+    Ok(Json(event))
+}
+
+/// Maps a provider SKU to an item (a new item when `item_id` is absent).
+#[utoipa::path(post, path = "/v1/item-mappings", tag = "inbound",
+    security(("bearer" = [])),
+    request_body = app::model::ItemMapping,
+    responses((status = 200, description = "Mapped", body = app::model::ItemMapping),
+              (status = 400, description = "Empty SKU or unknown provider", body = ErrorBody)))]
+pub async fn map_item(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiJson(mapping): ApiJson<app::model::ItemMapping>,
+) -> Result<Json<app::model::ItemMapping>, ApiError> {
+    Ok(Json(
+        connections::map_item(&state.db, auth.actor(), auth.merchant_id, mapping).await?,
+    ))
+}

@@ -81,5 +81,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inbound::delete_connection))
         .routes(routes!(inbound::map_store, inbound::store_mappings))
         .routes(routes!(inbound::events))
+        .routes(routes!(inbound::location_catalog))
+        .routes(routes!(inbound::replay))
+        .routes(routes!(inbound::map_item))
         .split_for_parts()
 }

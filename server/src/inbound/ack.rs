@@ -58,10 +58,16 @@ pub struct AckWriter {
 }
 
 impl AckWriter {
-    /// Starts the writer; batches hold at most `max_batch` deliveries.
-    pub fn spawn(db: DatabaseConnection, blobs: Arc<dyn BlobStore>, max_batch: usize) -> Self {
+    /// Starts the writer; batches hold at most `max_batch` deliveries;
+    /// `committed` is notified after every commit (the processor waits on it).
+    pub fn spawn(
+        db: DatabaseConnection,
+        blobs: Arc<dyn BlobStore>,
+        max_batch: usize,
+        committed: Arc<tokio::sync::Notify>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(max_batch * 8);
-        tokio::spawn(run(db, blobs, rx, max_batch.max(1)));
+        tokio::spawn(run(db, blobs, rx, max_batch.max(1), committed));
         AckWriter { tx }
     }
 
@@ -85,6 +91,7 @@ async fn run(
     blobs: Arc<dyn BlobStore>,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
+    committed: Arc<tokio::sync::Notify>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -98,6 +105,7 @@ async fn run(
             batch.into_iter().map(|j| (j.event, j.reply)).unzip();
         match write_batch(&db, &blobs, jobs).await {
             Ok(acks) => {
+                committed.notify_one();
                 for (reply, ack) in replies.into_iter().zip(acks) {
                     let _ = reply.send(Ok(ack));
                 }

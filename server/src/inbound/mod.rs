@@ -6,6 +6,7 @@
 pub mod ack;
 pub mod failures;
 pub mod routes;
+pub mod worker;
 
 use std::sync::Arc;
 

@@ -12,6 +12,8 @@ on_both_backends!(
     unauthenticated_deliveries_are_refused_with_invalid_signature,
     repeats_are_acknowledged_as_duplicates,
     connections_are_validated_and_private,
+    menus_availability_and_store_status_reach_the_location_catalog,
+    failures_are_classified_kept_and_replayable,
 );
 
 struct Pos<'a> {
@@ -22,12 +24,16 @@ struct Pos<'a> {
 
 impl<'a> Pos<'a> {
     async fn new(app: &'a TestApp) -> Self {
+        Self::with(app, false).await
+    }
+
+    async fn with(app: &'a TestApp, allow_new_items: bool) -> Self {
         let m = Merchant::new(app, "Warung Inbound").await;
         let account = format!("acct-{}", uuid::Uuid::new_v4().simple());
         let resp = m
             .app
             .bearer(Method::POST, "/v1/provider-connections", &m.token)
-            .json(&json!({"provider": "restopos", "account_id": account}))
+            .json(&json!({"provider": "restopos", "account_id": account, "allow_new_items": allow_new_items}))
             .send()
             .await
             .unwrap();
@@ -79,6 +85,52 @@ impl<'a> Pos<'a> {
             .call(Method::GET, "/v1/inbound/events")
             .await
             .json::<Vec<Value>>()
+            .await
+            .unwrap()
+    }
+}
+
+impl Pos<'_> {
+    async fn map_store(&self, store: &str, location: &str) {
+        let resp = self
+            .m
+            .app
+            .bearer(Method::POST, "/v1/store-mappings", &self.m.token)
+            .json(&json!({"provider": "restopos", "provider_store_id": store, "location_id": location}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+
+    /// Posts and waits until the event leaves `received`; answers it.
+    async fn deliver(&self, topic: &str, body: &str, event_id: &str) -> Value {
+        let ack: Value = self.post(topic, body, event_id).await.json().await.unwrap();
+        assert_eq!(ack["status"], "accepted", "{ack}");
+        self.settled(ack["event_id"].as_str().unwrap()).await
+    }
+
+    async fn settled(&self, id: &str) -> Value {
+        for _ in 0..100 {
+            let event = self
+                .events()
+                .await
+                .into_iter()
+                .find(|e| e["id"] == id)
+                .expect("event listed");
+            if event["status"] != "received" {
+                return event;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("event {id} was not processed in 5 s");
+    }
+
+    async fn catalog(&self, location: &str) -> Value {
+        self.m
+            .call(Method::GET, &format!("/v1/locations/{location}/catalog"))
+            .await
+            .json()
             .await
             .unwrap()
     }
@@ -300,4 +352,325 @@ async fn connections_are_validated_and_private(app: TestApp) {
     assert_eq!(resp.status(), 204);
     let (status, code, _) = error_of(pos.post("menu", MENU, "after-delete").await).await;
     assert_eq!((status, code.as_str()), (401, "invalid_signature"));
+}
+
+async fn menus_availability_and_store_status_reach_the_location_catalog(app: TestApp) {
+    let pos = Pos::with(&app, true).await;
+    let loc = pos.m.location("Kemang").await;
+    pos.map_store("outlet-7", &loc).await;
+
+    let event = pos.deliver("menu", MENU, "m-1").await;
+    assert_eq!(event["status"], "processed", "{event}");
+    assert_eq!(event["location_id"], loc.as_str());
+    let catalog = pos.catalog(&loc).await;
+    let item = &catalog["items"][0];
+    assert_eq!(item["sku"], "NG-01");
+    assert_eq!(item["name"], "Nasi goreng");
+    assert_eq!(item["category"], "Mains");
+    assert_eq!(item["price_minor"], 3_500_000, "IDR has 2 minor digits");
+    assert_eq!(item["available"], true);
+
+    let sold_out = r#"{"store_id":"outlet-7","items":[{"sku":"NG-01","available":false}]}"#;
+    assert_eq!(
+        pos.deliver("inventory", sold_out, "m-2").await["status"],
+        "processed"
+    );
+    assert_eq!(pos.catalog(&loc).await["items"][0]["available"], false);
+
+    let closed = r#"{"store_id":"outlet-7","status":"closed","reason":"renovation"}"#;
+    assert_eq!(
+        pos.deliver("store-status", closed, "m-3").await["status"],
+        "processed"
+    );
+    let catalog = pos.catalog(&loc).await;
+    assert_eq!(
+        (catalog["open"].clone(), catalog["closed_reason"].clone()),
+        (json!(false), json!("renovation"))
+    );
+
+    // A repeat of the menu delivery changes nothing and is not processed again.
+    let again: Value = pos.post("menu", MENU, "m-1").await.json().await.unwrap();
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(
+        pos.catalog(&loc).await["items"].as_array().unwrap().len(),
+        1
+    );
+}
+
+async fn failures_are_classified_kept_and_replayable(app: TestApp) {
+    let pos = Pos::new(&app).await;
+    let loc = pos.m.location("Senopati").await;
+
+    // Unmapped store: a mapping failure, kept with its reason.
+    let event = pos.deliver("menu", MENU, "f-1").await;
+    assert_eq!(
+        (event["status"].as_str(), event["failure_class"].as_str()),
+        (Some("failed"), Some("mapping"))
+    );
+    assert!(
+        event["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("outlet-7"),
+        "{event}"
+    );
+
+    // Store mapped, but the connection does not create items: unmapped SKU.
+    pos.map_store("outlet-7", &loc).await;
+    let sku = pos.deliver("menu", MENU, "f-2").await;
+    assert_eq!(sku["failure_class"], "mapping");
+    assert!(
+        sku["failure_reason"].as_str().unwrap().contains("NG-01"),
+        "{sku}"
+    );
+
+    // Support maps the SKU and replays both: the item appears in the
+    // location's catalog.
+    let resp = app
+        .bearer(Method::POST, "/v1/item-mappings", &pos.m.token)
+        .json(&json!({"provider": "restopos", "provider_sku": "NG-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    for id in [&event["id"], &sku["id"]] {
+        let replayed: Value = pos
+            .m
+            .call(
+                Method::POST,
+                &format!("/v1/inbound/events/{}/replay", id.as_str().unwrap()),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(replayed["status"], "processed", "{replayed}");
+    }
+    let catalog = pos.catalog(&loc).await;
+    assert_eq!(catalog["items"].as_array().unwrap().len(), 1, "{catalog}");
+    assert_eq!(catalog["items"][0]["name"], "Nasi goreng");
+    // Replaying a processed event changes nothing.
+    let again: Value = pos
+        .m
+        .call(
+            Method::POST,
+            &format!("/v1/inbound/events/{}/replay", sku["id"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["status"], "processed");
+
+    // Invalid prices and malformed payloads are validation failures.
+    let bad_price = r#"{"store_id":"outlet-7","items":[{"sku":"NG-01","name":"Nasi","price":"12.345","currency":"IDR"}]}"#;
+    let v = pos.deliver("menu", bad_price, "f-3").await;
+    assert_eq!(v["failure_class"], "validation");
+    assert!(
+        v["failure_reason"].as_str().unwrap().contains("decimals"),
+        "{v}"
+    );
+    let bad_currency = r#"{"store_id":"outlet-7","items":[{"sku":"NG-01","name":"Nasi","price":"1","currency":"RUPIAH"}]}"#;
+    assert_eq!(
+        pos.deliver("menu", bad_currency, "f-4").await["failure_class"],
+        "validation"
+    );
+    let malformed = pos.deliver("menu", r#"{"store":1}"#, "f-5").await;
+    assert_eq!(malformed["failure_class"], "validation");
+    let failed: Vec<Value> = pos
+        .m
+        .call(Method::GET, "/v1/inbound/events?status=failed")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 3, "every failure is kept");
+    assert_eq!(
+        pos.catalog(&loc).await["items"][0]["price_minor"],
+        3_500_000,
+        "bad updates changed nothing"
+    );
+    let resp = pos
+        .m
+        .call(
+            Method::POST,
+            &format!("/v1/inbound/events/{}/replay", uuid::Uuid::new_v4()),
+        )
+        .await;
+    assert_eq!(error_of(resp).await.0, 404);
+}
+
+/// A `plugboard serve` process of its own, to be killed without mercy.
+struct Process {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Process {
+    async fn start(data_dir: &std::path::Path, port: u16, processing: bool) -> Self {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .arg("serve")
+            .env("PLUGBOARD_DATA_DIR", data_dir)
+            .env("PLUGBOARD_ADDR", format!("127.0.0.1:{port}"))
+            .env("PLUGBOARD_DEMO_DATA", "false")
+            .env("PLUGBOARD_LOG", "warn")
+            .env("PLUGBOARD_INBOUND_PROCESSING", processing.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start plugboard");
+        let process = Process {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            let health = reqwest::get(format!("{}/healthz", process.url)).await;
+            if health.is_ok_and(|r| r.status() == 200) {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("plugboard did not start");
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: no graceful shutdown, nothing flushed on the way out.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_deliveries_survive_a_crash_and_are_processed_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // First life: acknowledge only (processing off), then SIGKILL.
+    let first = Process::start(dir.path(), port, false).await;
+    let browser = crate::helpers::new_client();
+    let resp = browser
+        .post(format!("{}/api/sign_up", first.url))
+        .header("Origin", &first.url)
+        .form(&[
+            ("merchant_name", "Crashy"),
+            ("email", "crash@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success() || resp.status().is_redirection());
+    let token: Value = browser
+        .post(format!("{}/api/create_token", first.url))
+        .header("Origin", &first.url)
+        .form(&[("name", "crash")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    let api = |method: Method, path: &str| {
+        reqwest::Client::new()
+            .request(method, format!("{}{path}", first.url))
+            .bearer_auth(&token)
+    };
+    let loc: Value = api(Method::POST, "/v1/locations")
+        .json(&crate::helpers::location("Kota"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let loc = loc["id"].as_str().unwrap().to_string();
+    let conn: Value = api(Method::POST, "/v1/provider-connections")
+        .json(&json!({"provider": "restopos", "account_id": "crash-acct", "allow_new_items": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = conn["secret"].as_str().unwrap().to_string();
+    let resp = api(Method::POST, "/v1/store-mappings")
+        .json(&json!({"provider": "restopos", "provider_store_id": "s-1", "location_id": loc}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let n = 60;
+    let mut calls = Vec::new();
+    for i in 0..n {
+        let body = format!(
+            r#"{{"store_id":"s-1","items":[{{"sku":"SKU-{i}","name":"Item {i}","price":"{i}000","currency":"IDR"}}]}}"#
+        );
+        let ts = now();
+        let mut msg = format!("{ts}.").into_bytes();
+        msg.extend_from_slice(body.as_bytes());
+        let req = reqwest::Client::new()
+            .post(format!(
+                "{}/v1/integrations/pos/restopos/webhooks/menu",
+                first.url
+            ))
+            .header("X-Restopos-Account", "crash-acct")
+            .header("X-Restopos-Timestamp", ts.to_string())
+            .header(
+                "X-Restopos-Signature",
+                sign(Digest::Sha256, Encoding::Hex, secret.as_bytes(), &msg),
+            )
+            .header("X-Restopos-Event-Id", format!("crash-{i}"))
+            .body(body);
+        calls.push(tokio::spawn(async move {
+            req.send().await.unwrap().json::<Value>().await.unwrap()
+        }));
+    }
+    for c in calls {
+        assert_eq!(c.await.unwrap()["status"], "accepted");
+    }
+    first.kill();
+
+    // Second life: every acknowledged delivery is processed.
+    let second = Process::start(dir.path(), port, true).await;
+    let api = |path: String| {
+        reqwest::Client::new()
+            .get(format!("{}{path}", second.url))
+            .bearer_auth(&token)
+    };
+    let mut processed = 0;
+    for _ in 0..200 {
+        let events: Vec<Value> = api("/v1/inbound/events?limit=500".into())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(events.len(), n, "every acknowledged delivery is there");
+        processed = events.iter().filter(|e| e["status"] == "processed").count();
+        if processed == n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(processed, n);
+    let catalog: Value = api(format!("/v1/locations/{loc}/catalog"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["items"].as_array().unwrap().len(), n);
 }

@@ -238,21 +238,88 @@ pub async fn events<C: ConnectionTrait>(
     if let Some(s) = status {
         q = q.filter(inbound_event::Column::Status.eq(s));
     }
-    Ok(q.all(db)
+    Ok(q.all(db).await?.into_iter().map(summary).collect())
+}
+
+/// One of the merchant's inbound events.
+pub async fn event<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+    id: Uuid,
+) -> AppResult<InboundEventSummary> {
+    inbound_event::Entity::find_by_id(id)
+        .filter(inbound_event::Column::MerchantId.eq(merchant_id))
+        .one(db)
         .await?
-        .into_iter()
-        .map(|e| InboundEventSummary {
-            id: e.id,
-            provider: e.provider,
-            family: e.family,
-            topic: e.topic,
-            received_at: rfc3339(e.received_at),
-            status: e.status,
-            failure_class: e.failure_class,
-            failure_reason: e.failure_reason,
-            duplicate_of: e.duplicate_of,
-            location_id: e.location_id,
-            body_size: e.body_size,
-        })
-        .collect())
+        .map(summary)
+        .ok_or_else(|| AppError::NotFound("No such inbound event.".into()))
+}
+
+fn summary(e: inbound_event::Model) -> InboundEventSummary {
+    InboundEventSummary {
+        id: e.id,
+        provider: e.provider,
+        family: e.family,
+        topic: e.topic,
+        received_at: rfc3339(e.received_at),
+        status: e.status,
+        failure_class: e.failure_class,
+        failure_reason: e.failure_reason,
+        duplicate_of: e.duplicate_of,
+        location_id: e.location_id,
+        body_size: e.body_size,
+    }
+}
+
+/// Maps a provider SKU to an item (a new item when `item_id` is absent);
+/// replaces an earlier mapping of the same SKU.
+pub async fn map_item<C: ConnectionTrait>(
+    db: &C,
+    actor: Actor,
+    merchant_id: Uuid,
+    mapping: crate::model::ItemMapping,
+) -> AppResult<crate::model::ItemMapping> {
+    use entity::item_mapping;
+    let sku = mapping.provider_sku.trim().to_string();
+    if sku.is_empty() || sku.len() > 200 {
+        return Err(AppError::field(
+            "provider_sku",
+            "The provider SKU is required (at most 200 characters).",
+        ));
+    }
+    if !registry::all().iter().any(|a| a.name() == mapping.provider) {
+        return Err(AppError::field("provider", "Unknown provider."));
+    }
+    let item_id = mapping.item_id.unwrap_or_else(Uuid::now_v7);
+    item_mapping::Entity::delete_many()
+        .filter(item_mapping::Column::MerchantId.eq(merchant_id))
+        .filter(item_mapping::Column::Provider.eq(mapping.provider.clone()))
+        .filter(item_mapping::Column::ProviderSku.eq(sku.clone()))
+        .exec(db)
+        .await?;
+    item_mapping::ActiveModel {
+        merchant_id: Set(merchant_id),
+        provider: Set(mapping.provider.clone()),
+        provider_sku: Set(sku.clone()),
+        item_id: Set(item_id),
+        created_at: Set(entity::now()),
+    }
+    .insert(db)
+    .await?;
+    let out = crate::model::ItemMapping {
+        provider: mapping.provider,
+        provider_sku: sku,
+        item_id: Some(item_id),
+    };
+    audit::record(
+        db,
+        Some(merchant_id),
+        actor,
+        "item_mapping.set",
+        format!("item_mapping:{}:{}", out.provider, out.provider_sku),
+        None,
+        Some(serde_json::to_value(&out).unwrap_or_default()),
+    )
+    .await?;
+    Ok(out)
 }

@@ -8,5 +8,7 @@ pub mod adapters;
 pub mod blob;
 pub mod canonical;
 pub mod connections;
+pub mod processor;
+pub mod read_models;
 pub mod registry;
 pub mod verify;

@@ -1,0 +1,665 @@
+//! The asynchronous half of the pipeline: every acknowledged delivery
+//! (`received`) is claimed, parsed by its adapter, mapped (store → location,
+//! SKU → item), validated, and turned into canonical commands and events in
+//! the outbox, applied to the read models in the same transaction. A
+//! failure marks the event `failed` with its class and reason; nothing is
+//! dropped. Claims expire, so a crash mid-way only delays an event.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use entity::{
+    catalog_item, inbound_event, item_mapping, outbox, provider_connection, store_mapping,
+    store_status,
+};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::adapter::{Family, SourceCommand, Topic};
+use super::blob::BlobStore;
+use super::canonical;
+use super::registry;
+use crate::error::AppResult;
+
+/// How long a processor may hold an event before another may take it.
+const CLAIM_SECS: i64 = 60;
+/// Category given to new items that arrive without one.
+pub const DEFAULT_CATEGORY: &str = "Uncategorised";
+
+/// Why an event failed, with the class support filters on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Mapping(String),
+    Validation(String),
+    Processing(String),
+}
+
+impl Failure {
+    fn class(&self) -> &'static str {
+        match self {
+            Failure::Mapping(_) => inbound_event::failure::MAPPING,
+            Failure::Validation(_) => inbound_event::failure::VALIDATION,
+            Failure::Processing(_) => inbound_event::failure::PROCESSING,
+        }
+    }
+
+    fn reason(&self) -> &str {
+        match self {
+            Failure::Mapping(r) | Failure::Validation(r) | Failure::Processing(r) => r,
+        }
+    }
+}
+
+/// Processes up to `limit` received events; answers how many were handled.
+pub async fn process_batch(
+    db: &DatabaseConnection,
+    blobs: &Arc<dyn BlobStore>,
+    limit: u64,
+) -> AppResult<usize> {
+    let now = entity::now();
+    let candidates = inbound_event::Entity::find()
+        .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
+        .filter(
+            inbound_event::Column::ClaimedUntil
+                .is_null()
+                .or(inbound_event::Column::ClaimedUntil.lt(now)),
+        )
+        .order_by_asc(inbound_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut handled = 0;
+    for event in candidates {
+        if claim(db, event.id).await? {
+            process_one(db, blobs, event).await?;
+            handled += 1;
+        }
+    }
+    Ok(handled)
+}
+
+async fn claim(db: &DatabaseConnection, id: Uuid) -> AppResult<bool> {
+    let now = entity::now();
+    let res = inbound_event::Entity::update_many()
+        .col_expr(
+            inbound_event::Column::ClaimedUntil,
+            Expr::value(Some(now + time::Duration::seconds(CLAIM_SECS))),
+        )
+        .col_expr(
+            inbound_event::Column::Attempts,
+            Expr::col(inbound_event::Column::Attempts).add(1),
+        )
+        .filter(inbound_event::Column::Id.eq(id))
+        .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
+        .filter(
+            inbound_event::Column::ClaimedUntil
+                .is_null()
+                .or(inbound_event::Column::ClaimedUntil.lt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Runs one event through the pipeline again (support's Replay): it goes
+/// back to `received` and is processed at once.
+pub async fn replay(
+    db: &DatabaseConnection,
+    blobs: &Arc<dyn BlobStore>,
+    merchant_id: Uuid,
+    id: Uuid,
+) -> AppResult<inbound_event::Model> {
+    let event = inbound_event::Entity::find_by_id(id)
+        .filter(inbound_event::Column::MerchantId.eq(merchant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::error::AppError::NotFound("No such inbound event.".into()))?;
+    if event.status != inbound_event::status::FAILED {
+        return Ok(event);
+    }
+    inbound_event::Entity::update_many()
+        .col_expr(
+            inbound_event::Column::Status,
+            Expr::value(inbound_event::status::RECEIVED),
+        )
+        .col_expr(
+            inbound_event::Column::ClaimedUntil,
+            Expr::value(Option::<time::OffsetDateTime>::None),
+        )
+        .filter(inbound_event::Column::Id.eq(id))
+        .filter(inbound_event::Column::Status.eq(inbound_event::status::FAILED))
+        .exec(db)
+        .await?;
+    if claim(db, id).await? {
+        let fresh = inbound_event::Entity::find_by_id(id).one(db).await?;
+        if let Some(fresh) = fresh {
+            process_one(db, blobs, fresh).await?;
+        }
+    }
+    Ok(inbound_event::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .unwrap_or(event))
+}
+
+async fn process_one(
+    db: &DatabaseConnection,
+    blobs: &Arc<dyn BlobStore>,
+    event: inbound_event::Model,
+) -> AppResult<()> {
+    let plan = match plan(db, blobs, &event).await {
+        Ok(plan) => plan,
+        Err(failure) => return fail(db, &event, failure).await,
+    };
+    let txn = db.begin().await?;
+    let location = plan.location;
+    let store = plan.provider_store_id.clone();
+    apply(&txn, &event, plan).await?;
+    inbound_event::Entity::update_many()
+        .col_expr(
+            inbound_event::Column::Status,
+            Expr::value(inbound_event::status::PROCESSED),
+        )
+        .col_expr(
+            inbound_event::Column::LocationId,
+            Expr::value(Some(location)),
+        )
+        .col_expr(
+            inbound_event::Column::ProviderStoreId,
+            Expr::value(Some(store)),
+        )
+        .col_expr(
+            inbound_event::Column::FailureClass,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            inbound_event::Column::FailureReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            inbound_event::Column::ProcessedAt,
+            Expr::value(Some(entity::now())),
+        )
+        .col_expr(
+            inbound_event::Column::ClaimedUntil,
+            Expr::value(Option::<time::OffsetDateTime>::None),
+        )
+        .filter(inbound_event::Column::Id.eq(event.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A validated command with canonical ids and amounts.
+#[derive(Debug)]
+enum Canonical {
+    UpsertMenuItem {
+        item_id: Uuid,
+        sku: String,
+        name: String,
+        category: String,
+        price_minor: i64,
+        currency: String,
+        unit: String,
+        available: bool,
+        created: bool,
+    },
+    UpdateAvailability {
+        item_id: Uuid,
+        sku: String,
+        available: bool,
+    },
+    UpdateStockLevel {
+        item_id: Uuid,
+        sku: String,
+        delta: Option<f64>,
+        level: Option<f64>,
+        unit: String,
+    },
+    UpdatePrice {
+        item_id: Uuid,
+        sku: String,
+        price_minor: i64,
+        currency: String,
+    },
+    UpdateStoreStatus {
+        open: bool,
+        reason: Option<String>,
+    },
+}
+
+struct Plan {
+    location: Uuid,
+    provider_store_id: String,
+    commands: Vec<Canonical>,
+}
+
+async fn plan(
+    db: &DatabaseConnection,
+    blobs: &Arc<dyn BlobStore>,
+    event: &inbound_event::Model,
+) -> Result<Plan, Failure> {
+    let processing = |e: &dyn std::fmt::Display| Failure::Processing(e.to_string());
+    let key = event.blob_key.clone();
+    let store = blobs.clone();
+    let body = tokio::task::spawn_blocking(move || store.get(&key))
+        .await
+        .map_err(|e| processing(&e))?
+        .map_err(|e| Failure::Processing(format!("raw payload unreadable: {e}")))?;
+    if hex::encode(Sha256::digest(&body)) != event.body_sha256 {
+        return Err(Failure::Processing(
+            "raw payload does not match its checksum".into(),
+        ));
+    }
+    let family = match event.family.as_str() {
+        "pos" => Family::Pos,
+        "erp" => Family::Erp,
+        _ => Family::Seller,
+    };
+    let adapter = registry::find(family, &event.provider)
+        .ok_or_else(|| Failure::Processing(format!("no adapter {}", event.provider)))?;
+    let topic = Topic::parse(&event.topic)
+        .ok_or_else(|| Failure::Processing(format!("unknown topic {}", event.topic)))?;
+    let parsed = adapter
+        .parse(topic, &body)
+        .map_err(|e| Failure::Validation(e.to_string()))?;
+    let connection = provider_connection::Entity::find_by_id(event.connection_id)
+        .one(db)
+        .await
+        .map_err(|e| processing(&e))?
+        .ok_or_else(|| Failure::Mapping("the provider connection was removed".into()))?;
+    let store_id = parsed
+        .store
+        .clone()
+        .ok_or_else(|| Failure::Validation("the delivery names no store".into()))?;
+    let location = store_mapping::Entity::find()
+        .filter(store_mapping::Column::MerchantId.eq(event.merchant_id))
+        .filter(store_mapping::Column::Provider.eq(event.provider.clone()))
+        .filter(store_mapping::Column::ProviderStoreId.eq(store_id.clone()))
+        .one(db)
+        .await
+        .map_err(|e| processing(&e))?
+        .map(|m| m.location_id)
+        .ok_or_else(|| {
+            Failure::Mapping(format!(
+                "store {store_id:?} of {} is not mapped to a location",
+                event.provider
+            ))
+        })?;
+    let skus: Vec<String> = parsed
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            SourceCommand::Item { sku, .. }
+            | SourceCommand::Availability { sku, .. }
+            | SourceCommand::StockDelta { sku, .. }
+            | SourceCommand::StockLevel { sku, .. }
+            | SourceCommand::Price { sku, .. } => Some(sku.clone()),
+            SourceCommand::StoreStatus { .. } => None,
+        })
+        .collect();
+    let mut items: HashMap<String, Uuid> = item_mapping::Entity::find()
+        .filter(item_mapping::Column::MerchantId.eq(event.merchant_id))
+        .filter(item_mapping::Column::Provider.eq(event.provider.clone()))
+        .filter(item_mapping::Column::ProviderSku.is_in(skus))
+        .all(db)
+        .await
+        .map_err(|e| processing(&e))?
+        .into_iter()
+        .map(|m| (m.provider_sku, m.item_id))
+        .collect();
+    let mut commands = Vec::new();
+    for source in parsed.commands {
+        let mapped = |sku: &str, items: &HashMap<String, Uuid>| {
+            items.get(sku).copied().ok_or_else(|| {
+                Failure::Mapping(format!(
+                    "SKU {sku:?} of {} is not mapped to an item (map it, or allow new items on the connection)",
+                    event.provider
+                ))
+            })
+        };
+        commands.push(match source {
+            SourceCommand::Item {
+                sku,
+                name,
+                category,
+                price,
+                currency,
+                unit,
+                available,
+            } => {
+                let (item_id, created) = match items.get(&sku) {
+                    Some(id) => (*id, false),
+                    None if connection.allow_new_items => {
+                        let id = Uuid::now_v7();
+                        items.insert(sku.clone(), id);
+                        (id, true)
+                    }
+                    None => return Err(mapped(&sku, &items).unwrap_err()),
+                };
+                if name.trim().is_empty() {
+                    return Err(Failure::Validation(format!("item {sku:?} has no name")));
+                }
+                Canonical::UpsertMenuItem {
+                    item_id,
+                    price_minor: canonical::price_minor(&price, &currency)
+                        .map_err(Failure::Validation)?,
+                    unit: canonical::unit(unit.as_deref()).map_err(Failure::Validation)?,
+                    category: category
+                        .filter(|c| !c.trim().is_empty())
+                        .unwrap_or_else(|| DEFAULT_CATEGORY.into()),
+                    sku,
+                    name,
+                    currency,
+                    available: available.unwrap_or(true),
+                    created,
+                }
+            }
+            SourceCommand::Availability { sku, available } => Canonical::UpdateAvailability {
+                item_id: mapped(&sku, &items)?,
+                sku,
+                available,
+            },
+            SourceCommand::StockDelta { sku, delta, unit } => Canonical::UpdateStockLevel {
+                item_id: mapped(&sku, &items)?,
+                delta: Some(canonical::quantity(&delta).map_err(Failure::Validation)?),
+                level: None,
+                unit: canonical::unit(unit.as_deref()).map_err(Failure::Validation)?,
+                sku,
+            },
+            SourceCommand::StockLevel { sku, level, unit } => Canonical::UpdateStockLevel {
+                item_id: mapped(&sku, &items)?,
+                delta: None,
+                level: Some(canonical::quantity(&level).map_err(Failure::Validation)?),
+                unit: canonical::unit(unit.as_deref()).map_err(Failure::Validation)?,
+                sku,
+            },
+            SourceCommand::Price {
+                sku,
+                price,
+                currency,
+            } => Canonical::UpdatePrice {
+                item_id: mapped(&sku, &items)?,
+                price_minor: canonical::price_minor(&price, &currency)
+                    .map_err(Failure::Validation)?,
+                currency,
+                sku,
+            },
+            SourceCommand::StoreStatus { open, reason } => {
+                Canonical::UpdateStoreStatus { open, reason }
+            }
+        });
+    }
+    Ok(Plan {
+        location,
+        provider_store_id: store_id,
+        commands,
+    })
+}
+
+async fn emit<C: ConnectionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    topic: &str,
+    kind: &str,
+    key: String,
+    payload: Value,
+) -> AppResult<()> {
+    outbox::ActiveModel {
+        topic: Set(topic.into()),
+        kind: Set(kind.into()),
+        merchant_id: Set(event.merchant_id),
+        key: Set(key),
+        payload: Set(payload),
+        source_event_id: Set(Some(event.id)),
+        created_at: Set(entity::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+async fn apply<C: ConnectionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    plan: Plan,
+) -> AppResult<()> {
+    let location = plan.location;
+    let now = entity::now();
+    for command in plan.commands {
+        match command {
+            Canonical::UpsertMenuItem {
+                item_id,
+                sku,
+                name,
+                category,
+                price_minor,
+                currency,
+                unit,
+                available,
+                created,
+            } => {
+                if created {
+                    item_mapping::ActiveModel {
+                        merchant_id: Set(event.merchant_id),
+                        provider: Set(event.provider.clone()),
+                        provider_sku: Set(sku.clone()),
+                        item_id: Set(item_id),
+                        created_at: Set(now),
+                    }
+                    .insert(db)
+                    .await?;
+                }
+                let payload = json!({"type": "UpsertMenuItem", "item_id": item_id, "location_id": location,
+                    "sku": sku, "name": name, "category": category, "price_minor": price_minor,
+                    "currency": currency, "unit": unit, "available": available});
+                emit(
+                    db,
+                    event,
+                    "catalog.commands",
+                    "command",
+                    item_id.to_string(),
+                    payload.clone(),
+                )
+                .await?;
+                catalog_item::Entity::insert(catalog_item::ActiveModel {
+                    merchant_id: Set(event.merchant_id),
+                    location_id: Set(location),
+                    item_id: Set(item_id),
+                    provider_sku: Set(sku),
+                    name: Set(name),
+                    category: Set(category),
+                    price_minor: Set(price_minor),
+                    currency: Set(currency),
+                    available: Set(available),
+                    stock_level: Set(None),
+                    unit: Set(unit),
+                    updated_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::columns([
+                        catalog_item::Column::LocationId,
+                        catalog_item::Column::ItemId,
+                    ])
+                    .update_columns([
+                        catalog_item::Column::Name,
+                        catalog_item::Column::Category,
+                        catalog_item::Column::PriceMinor,
+                        catalog_item::Column::Currency,
+                        catalog_item::Column::Available,
+                        catalog_item::Column::Unit,
+                        catalog_item::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+                emit(db, event, "catalog.events", "event", item_id.to_string(),
+                    json!({"type": "CatalogItemUpserted", "item_id": item_id, "location_id": location})).await?;
+                emit(
+                    db,
+                    event,
+                    "pricing.events",
+                    "event",
+                    item_id.to_string(),
+                    json!({"type": "PriceSet", "item_id": item_id, "location_id": location,
+                           "price_minor": price_minor, "currency": payload["currency"]}),
+                )
+                .await?;
+            }
+            Canonical::UpdateAvailability {
+                item_id,
+                sku,
+                available,
+            } => {
+                emit(db, event, "catalog.commands", "command", item_id.to_string(),
+                    json!({"type": "UpdateStockLevel", "item_id": item_id, "location_id": location, "sku": sku, "available": available})).await?;
+                let res = catalog_item::Entity::update_many()
+                    .col_expr(catalog_item::Column::Available, Expr::value(available))
+                    .col_expr(catalog_item::Column::UpdatedAt, Expr::value(now))
+                    .filter(catalog_item::Column::LocationId.eq(location))
+                    .filter(catalog_item::Column::ItemId.eq(item_id))
+                    .exec(db)
+                    .await?;
+                if res.rows_affected == 1 {
+                    emit(db, event, "inventory.events", "event", item_id.to_string(),
+                        json!({"type": "AvailabilityChanged", "item_id": item_id, "location_id": location, "available": available})).await?;
+                }
+            }
+            Canonical::UpdateStockLevel {
+                item_id,
+                sku,
+                delta,
+                level,
+                unit,
+            } => {
+                emit(
+                    db,
+                    event,
+                    "catalog.commands",
+                    "command",
+                    item_id.to_string(),
+                    json!({"type": "UpdateStockLevel", "item_id": item_id, "location_id": location,
+                           "sku": sku, "delta": delta, "level": level, "unit": unit}),
+                )
+                .await?;
+                let value = match (delta, level) {
+                    (_, Some(level)) => Expr::value(Some(level)),
+                    (Some(delta), None) => {
+                        Expr::cust_with_values("COALESCE(stock_level, 0) + ?", [delta])
+                    }
+                    (None, None) => continue,
+                };
+                catalog_item::Entity::update_many()
+                    .col_expr(catalog_item::Column::StockLevel, value)
+                    .col_expr(catalog_item::Column::UpdatedAt, Expr::value(now))
+                    .filter(catalog_item::Column::LocationId.eq(location))
+                    .filter(catalog_item::Column::ItemId.eq(item_id))
+                    .exec(db)
+                    .await?;
+                emit(db, event, "inventory.events", "event", item_id.to_string(),
+                    json!({"type": "StockLevelChanged", "item_id": item_id, "location_id": location, "delta": delta, "level": level})).await?;
+            }
+            Canonical::UpdatePrice {
+                item_id,
+                sku,
+                price_minor,
+                currency,
+            } => {
+                emit(db, event, "catalog.commands", "command", item_id.to_string(),
+                    json!({"type": "UpdatePrice", "item_id": item_id, "location_id": location, "sku": sku,
+                           "price_minor": price_minor, "currency": currency})).await?;
+                catalog_item::Entity::update_many()
+                    .col_expr(catalog_item::Column::PriceMinor, Expr::value(price_minor))
+                    .col_expr(
+                        catalog_item::Column::Currency,
+                        Expr::value(currency.clone()),
+                    )
+                    .col_expr(catalog_item::Column::UpdatedAt, Expr::value(now))
+                    .filter(catalog_item::Column::LocationId.eq(location))
+                    .filter(catalog_item::Column::ItemId.eq(item_id))
+                    .exec(db)
+                    .await?;
+                emit(db, event, "pricing.events", "event", item_id.to_string(),
+                    json!({"type": "PriceSet", "item_id": item_id, "location_id": location, "price_minor": price_minor, "currency": currency})).await?;
+            }
+            Canonical::UpdateStoreStatus { open, reason } => {
+                emit(db, event, "catalog.commands", "command", location.to_string(),
+                    json!({"type": "UpdateStoreStatus", "location_id": location, "open": open, "reason": reason})).await?;
+                store_status::Entity::insert(store_status::ActiveModel {
+                    location_id: Set(location),
+                    merchant_id: Set(event.merchant_id),
+                    open: Set(open),
+                    reason: Set(reason.clone()),
+                    updated_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::column(store_status::Column::LocationId)
+                        .update_columns([
+                            store_status::Column::Open,
+                            store_status::Column::Reason,
+                            store_status::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+                emit(db, event, "store-status.events", "event", location.to_string(),
+                    json!({"type": "StoreStatusChanged", "location_id": location, "open": open, "reason": reason})).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn fail(
+    db: &DatabaseConnection,
+    event: &inbound_event::Model,
+    failure: Failure,
+) -> AppResult<()> {
+    let txn = db.begin().await?;
+    inbound_event::Entity::update_many()
+        .col_expr(
+            inbound_event::Column::Status,
+            Expr::value(inbound_event::status::FAILED),
+        )
+        .col_expr(
+            inbound_event::Column::FailureClass,
+            Expr::value(Some(failure.class())),
+        )
+        .col_expr(
+            inbound_event::Column::FailureReason,
+            Expr::value(Some(failure.reason().to_string())),
+        )
+        .col_expr(
+            inbound_event::Column::ClaimedUntil,
+            Expr::value(Option::<time::OffsetDateTime>::None),
+        )
+        .col_expr(
+            inbound_event::Column::ProcessedAt,
+            Expr::value(Some(entity::now())),
+        )
+        .filter(inbound_event::Column::Id.eq(event.id))
+        .exec(&txn)
+        .await?;
+    emit(
+        &txn,
+        event,
+        "integration.failures",
+        "event",
+        event.id.to_string(),
+        json!({"type": "InboundFailed", "event_id": event.id, "provider": event.provider,
+               "class": failure.class(), "reason": failure.reason()}),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(event = %event.id, class = failure.class(), reason = failure.reason(), "inbound event failed");
+    Ok(())
+}
