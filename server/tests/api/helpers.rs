@@ -152,12 +152,23 @@ impl TestApp {
         }
     }
 
+    async fn start_logging() {
+        // PLUGBOARD_TEST_LOG=sqlx=debug,info shows the server's logs (and SQL).
+        if let Ok(filter) = std::env::var("PLUGBOARD_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    }
+
     async fn start(
         config: Config,
         data_dir: TempDir,
         pg_db: Option<(String, String)>,
         listener: TcpListener,
     ) -> Self {
+        Self::start_logging().await;
         let app = server::Application::with_listener(config.clone(), listener)
             .await
             .expect("server builds");

@@ -14,6 +14,7 @@ on_both_backends!(
     connections_are_validated_and_private,
     menus_availability_and_store_status_reach_the_location_catalog,
     failures_are_classified_kept_and_replayable,
+    erp_stock_deltas_and_seller_imports_update_the_catalog,
 );
 
 struct Pos<'a> {
@@ -111,7 +112,7 @@ impl Pos<'_> {
     }
 
     async fn settled(&self, id: &str) -> Value {
-        for _ in 0..100 {
+        for _ in 0..400 {
             let event = self
                 .events()
                 .await
@@ -123,7 +124,7 @@ impl Pos<'_> {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("event {id} was not processed in 5 s");
+        panic!("event {id} was not processed in 20 s");
     }
 
     async fn catalog(&self, location: &str) -> Value {
@@ -673,4 +674,152 @@ async fn acknowledged_deliveries_survive_a_crash_and_are_processed_after_restart
         .await
         .unwrap();
     assert_eq!(catalog["items"].as_array().unwrap().len(), n);
+}
+
+async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
+    let pos = Pos::with(&app, true).await;
+    let m = &pos.m;
+    let loc = m.location("Gudang").await;
+    pos.map_store("outlet-7", &loc).await;
+    assert_eq!(
+        pos.deliver("menu", MENU, "e-1").await["status"],
+        "processed"
+    );
+    let item_id = pos.catalog(&loc).await["items"][0]["item_id"].clone();
+
+    // The warehouse system: its own connection, warehouse → location, and
+    // its SKU mapped to the same item.
+    let post_json = |path: &'static str, body: Value| {
+        app.bearer(Method::POST, path, &m.token).json(&body).send()
+    };
+    let wms: Value = post_json(
+        "/v1/provider-connections",
+        json!({"provider": "wms", "account_id": format!("wms-{}", uuid::Uuid::new_v4().simple())}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let wms_secret = wms["secret"].as_str().unwrap().to_string();
+    let wms_account = wms["connection"]["account_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        post_json(
+            "/v1/store-mappings",
+            json!({"provider": "wms", "provider_store_id": "wh-1", "location_id": loc})
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    assert_eq!(
+        post_json(
+            "/v1/item-mappings",
+            json!({"provider": "wms", "provider_sku": "W-NG", "item_id": item_id})
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let stock = |id: &str, delta: &str| {
+        let body = format!(
+            r#"{{"movement_id":"{id}","warehouse_id":"wh-1","movements":[{{"sku":"W-NG","delta":"{delta}","unit":"pcs"}}]}}"#
+        );
+        let sig = sign(
+            Digest::Sha1,
+            Encoding::Base64,
+            wms_secret.as_bytes(),
+            body.as_bytes(),
+        );
+        reqwest::Client::new()
+            .post(app.url("/v1/integrations/erp/wms/webhooks/stock"))
+            .header("X-Wms-Account", wms_account.clone())
+            .header("X-Wms-Signature", sig)
+            .body(body)
+            .send()
+    };
+    for (id, delta) in [("mv-1", "10"), ("mv-2", "-3"), ("mv-2", "-3")] {
+        let ack: Value = stock(id, delta).await.unwrap().json().await.unwrap();
+        assert!(
+            ack["status"] == "accepted" || ack["status"] == "duplicate",
+            "{ack}"
+        );
+        if ack["status"] == "accepted" {
+            pos.settled(ack["event_id"].as_str().unwrap()).await;
+        }
+    }
+    let level = pos.catalog(&loc).await["items"][0]["stock_level"].as_f64();
+    assert_eq!(
+        level,
+        Some(7.0),
+        "10 − 3, the repeated movement counted once"
+    );
+
+    // A seller feed: thousands of rows in one call.
+    let seller: Value = post_json(
+        "/v1/provider-connections",
+        json!({"provider": "sellerfeed", "account_id": format!("brand-{}", uuid::Uuid::new_v4().simple()), "allow_new_items": true}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let shop = m.location("Online shop").await;
+    assert_eq!(
+        post_json(
+            "/v1/store-mappings",
+            json!({"provider": "sellerfeed", "provider_store_id": "shop", "location_id": shop})
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let mut rows: Vec<Value> = (0..2000)
+        .map(|i| json!({"sku": format!("B-{i}"), "name": format!("Product {i}"), "category": "Drinks", "price": format!("{}.50", i + 1), "currency": "SGD", "unit": "bottle"}))
+        .collect();
+    // The same SKU twice in one feed: the last row wins.
+    rows.push(
+        json!({"sku": "B-0", "name": "Product 0 (renamed)", "price": "9", "currency": "SGD"}),
+    );
+    let feed = json!({"feed_id": "feed-1", "store_id": "shop", "rows": rows}).to_string();
+    let resp = reqwest::Client::new()
+        .post(app.url("/v1/integrations/seller/sellerfeed/import"))
+        .header(
+            "X-Seller-Account",
+            seller["connection"]["account_id"].as_str().unwrap(),
+        )
+        .header("X-Api-Key", seller["secret"].as_str().unwrap())
+        .body(feed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let ack: Value = resp.json().await.unwrap();
+    let event = pos.settled(ack["event_id"].as_str().unwrap()).await;
+    assert_eq!(event["status"], "processed", "{event}");
+    let catalog = pos.catalog(&shop).await;
+    let items = catalog["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2000);
+    let renamed = items.iter().find(|i| i["sku"] == "B-0").unwrap();
+    assert_eq!(renamed["name"], "Product 0 (renamed)");
+    assert_eq!(renamed["category"], "Uncategorised", "assigned when absent");
+    let wrong_key = reqwest::Client::new()
+        .post(app.url("/v1/integrations/seller/sellerfeed/import"))
+        .header(
+            "X-Seller-Account",
+            seller["connection"]["account_id"].as_str().unwrap(),
+        )
+        .header("X-Api-Key", "guess")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(wrong_key).await.1, "invalid_signature");
 }

@@ -28,6 +28,8 @@ use crate::error::AppResult;
 
 /// How long a processor may hold an event before another may take it.
 const CLAIM_SECS: i64 = 60;
+/// Attempts before an event that keeps erroring is failed.
+const MAX_ATTEMPTS: i32 = 5;
 /// Category given to new items that arrive without one.
 pub const DEFAULT_CATEGORY: &str = "Uncategorised";
 
@@ -76,7 +78,20 @@ pub async fn process_batch(
     let mut handled = 0;
     for event in candidates {
         if claim(db, event.id).await? {
-            process_one(db, blobs, event).await?;
+            let attempts = event.attempts + 1;
+            if let Err(e) = process_one(db, blobs, event.clone()).await {
+                // Infrastructure trouble: the claim expires and the event is
+                // tried again; after MAX_ATTEMPTS it is failed for support.
+                tracing::warn!(event = %event.id, attempts, error = %e, "inbound processing error");
+                if attempts >= MAX_ATTEMPTS {
+                    fail(
+                        db,
+                        &event,
+                        Failure::Processing(format!("gave up after {attempts} attempts: {e}")),
+                    )
+                    .await?;
+                }
+            }
             handled += 1;
         }
     }
@@ -426,63 +441,58 @@ async fn emit<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn apply<C: ConnectionTrait>(
-    db: &C,
-    event: &inbound_event::Model,
-    plan: Plan,
-) -> AppResult<()> {
-    let location = plan.location;
-    let now = entity::now();
-    for command in plan.commands {
-        match command {
-            Canonical::UpsertMenuItem {
-                item_id,
-                sku,
-                name,
-                category,
-                price_minor,
-                currency,
-                unit,
-                available,
-                created,
-            } => {
-                if created {
-                    item_mapping::ActiveModel {
-                        merchant_id: Set(event.merchant_id),
-                        provider: Set(event.provider.clone()),
-                        provider_sku: Set(sku.clone()),
-                        item_id: Set(item_id),
-                        created_at: Set(now),
-                    }
-                    .insert(db)
-                    .await?;
-                }
-                let payload = json!({"type": "UpsertMenuItem", "item_id": item_id, "location_id": location,
-                    "sku": sku, "name": name, "category": category, "price_minor": price_minor,
-                    "currency": currency, "unit": unit, "available": available});
-                emit(
-                    db,
-                    event,
-                    "catalog.commands",
-                    "command",
-                    item_id.to_string(),
-                    payload.clone(),
-                )
+/// Rows written in bulk: thousands of items in one import go to the
+/// database in a few statements.
+#[derive(Default)]
+struct Bulk {
+    outbox: Vec<outbox::ActiveModel>,
+    mappings: Vec<item_mapping::ActiveModel>,
+    items: Vec<catalog_item::ActiveModel>,
+}
+
+/// Statements per bulk insert (well under the parameter limits of SQLite
+/// and PostgreSQL).
+const CHUNK: usize = 400;
+
+impl Bulk {
+    fn emit(
+        &mut self,
+        event: &inbound_event::Model,
+        topic: &str,
+        kind: &str,
+        key: String,
+        payload: Value,
+    ) {
+        self.outbox.push(outbox::ActiveModel {
+            topic: Set(topic.into()),
+            kind: Set(kind.into()),
+            merchant_id: Set(event.merchant_id),
+            key: Set(key),
+            payload: Set(payload),
+            source_event_id: Set(Some(event.id)),
+            created_at: Set(entity::now()),
+            ..Default::default()
+        });
+    }
+
+    async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> AppResult<()> {
+        for chunk in std::mem::take(&mut self.mappings).chunks(CHUNK) {
+            item_mapping::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(db)
                 .await?;
-                catalog_item::Entity::insert(catalog_item::ActiveModel {
-                    merchant_id: Set(event.merchant_id),
-                    location_id: Set(location),
-                    item_id: Set(item_id),
-                    provider_sku: Set(sku),
-                    name: Set(name),
-                    category: Set(category),
-                    price_minor: Set(price_minor),
-                    currency: Set(currency),
-                    available: Set(available),
-                    stock_level: Set(None),
-                    unit: Set(unit),
-                    updated_at: Set(now),
-                })
+        }
+        // One row per item: PostgreSQL refuses to upsert a row twice in
+        // one statement, and the last word wins anyway.
+        let mut items = std::mem::take(&mut self.items);
+        let mut seen = std::collections::HashSet::new();
+        items.reverse();
+        items.retain(|i| match &i.item_id {
+            sea_orm::ActiveValue::Set(id) => seen.insert(*id),
+            _ => true,
+        });
+        items.reverse();
+        for chunk in items.chunks(CHUNK) {
+            catalog_item::Entity::insert_many(chunk.to_vec())
                 .on_conflict(
                     OnConflict::columns([
                         catalog_item::Column::LocationId,
@@ -501,18 +511,83 @@ async fn apply<C: ConnectionTrait>(
                 )
                 .exec_without_returning(db)
                 .await?;
-                emit(db, event, "catalog.events", "event", item_id.to_string(),
-                    json!({"type": "CatalogItemUpserted", "item_id": item_id, "location_id": location})).await?;
-                emit(
-                    db,
+        }
+        for chunk in std::mem::take(&mut self.outbox).chunks(CHUNK / 2) {
+            outbox::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn apply<C: ConnectionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    plan: Plan,
+) -> AppResult<()> {
+    let location = plan.location;
+    let now = entity::now();
+    let mut bulk = Bulk::default();
+    for command in plan.commands {
+        if !matches!(command, Canonical::UpsertMenuItem { .. }) {
+            // Updates read what the upserts before them wrote.
+            bulk.flush(db).await?;
+        }
+        match command {
+            Canonical::UpsertMenuItem {
+                item_id,
+                sku,
+                name,
+                category,
+                price_minor,
+                currency,
+                unit,
+                available,
+                created,
+            } => {
+                if created {
+                    bulk.mappings.push(item_mapping::ActiveModel {
+                        merchant_id: Set(event.merchant_id),
+                        provider: Set(event.provider.clone()),
+                        provider_sku: Set(sku.clone()),
+                        item_id: Set(item_id),
+                        created_at: Set(now),
+                    });
+                }
+                bulk.emit(
+                    event,
+                    "catalog.commands",
+                    "command",
+                    item_id.to_string(),
+                    json!({"type": "UpsertMenuItem", "item_id": item_id, "location_id": location,
+                    "sku": sku, "name": name, "category": category, "price_minor": price_minor,
+                    "currency": currency, "unit": unit, "available": available}),
+                );
+                bulk.emit(event, "catalog.events", "event", item_id.to_string(),
+                    json!({"type": "CatalogItemUpserted", "item_id": item_id, "location_id": location}));
+                bulk.emit(
                     event,
                     "pricing.events",
                     "event",
                     item_id.to_string(),
                     json!({"type": "PriceSet", "item_id": item_id, "location_id": location,
-                           "price_minor": price_minor, "currency": payload["currency"]}),
-                )
-                .await?;
+                           "price_minor": price_minor, "currency": currency}),
+                );
+                bulk.items.push(catalog_item::ActiveModel {
+                    merchant_id: Set(event.merchant_id),
+                    location_id: Set(location),
+                    item_id: Set(item_id),
+                    provider_sku: Set(sku),
+                    name: Set(name),
+                    category: Set(category),
+                    price_minor: Set(price_minor),
+                    currency: Set(currency),
+                    available: Set(available),
+                    stock_level: Set(None),
+                    unit: Set(unit),
+                    updated_at: Set(now),
+                });
             }
             Canonical::UpdateAvailability {
                 item_id,
@@ -552,9 +627,11 @@ async fn apply<C: ConnectionTrait>(
                 .await?;
                 let value = match (delta, level) {
                     (_, Some(level)) => Expr::value(Some(level)),
-                    (Some(delta), None) => {
-                        Expr::cust_with_values("COALESCE(stock_level, 0) + ?", [delta])
-                    }
+                    (Some(delta), None) => Expr::expr(sea_orm::sea_query::Func::coalesce([
+                        Expr::col(catalog_item::Column::StockLevel).into(),
+                        Expr::val(0.0f64).into(),
+                    ]))
+                    .add(delta),
                     (None, None) => continue,
                 };
                 catalog_item::Entity::update_many()
@@ -616,7 +693,7 @@ async fn apply<C: ConnectionTrait>(
             }
         }
     }
-    Ok(())
+    bulk.flush(db).await
 }
 
 async fn fail(

@@ -3,7 +3,11 @@
 use super::adapter::{Family, ProviderAdapter};
 use super::adapters;
 
-static ADAPTERS: &[&dyn ProviderAdapter] = &[&adapters::restopos::RestoPos];
+static ADAPTERS: &[&dyn ProviderAdapter] = &[
+    &adapters::restopos::RestoPos,
+    &adapters::wms::Wms,
+    &adapters::sellerfeed::SellerFeed,
+];
 
 /// The adapter for `{family}/{provider}`, if there is one.
 pub fn find(family: Family, provider: &str) -> Option<&'static dyn ProviderAdapter> {

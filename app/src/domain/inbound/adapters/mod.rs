@@ -1,3 +1,5 @@
 //! The shipped provider adapters, one module each.
 
 pub mod restopos;
+pub mod sellerfeed;
+pub mod wms;
