@@ -53,6 +53,29 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Measure Plugboard on this machine (loopback only, bounded).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// `plugboard bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Signed webhooks against a fresh embedded server: acknowledged/s and
+    /// p50/p99 acknowledgement latency, and the bare-handler ratio.
+    Inbound {
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent senders in the closed-loop phases.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Webhooks per second in the open-loop phase.
+        #[arg(long, default_value_t = 2000)]
+        rate: u64,
+    },
 }
 
 /// `plugboard users …`
@@ -191,6 +214,20 @@ impl Cli {
             Command::Catalog { command } => catalog(config, command).await,
             Command::Keys { command } => keys_cmd(config, command).await,
             Command::PlatformSecrets { command } => platform_secrets(config, command).await,
+            Command::Bench {
+                command:
+                    BenchCommand::Inbound {
+                        seconds,
+                        concurrency,
+                        rate,
+                    },
+            } => crate::bench::inbound(crate::bench::InboundBench {
+                seconds: seconds.min(120),
+                concurrency: concurrency.clamp(1, 1024),
+                rate: rate.clamp(1, 50_000),
+            })
+            .await
+            .map_err(|e| CliError::Usage(e.to_string())),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `startup::run` is what both the binary and the tests start.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod csrf;

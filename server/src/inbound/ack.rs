@@ -1,14 +1,14 @@
 //! The acknowledgement writer: one task per process turns many concurrent
 //! deliveries into one blob append (one fsync) and one database commit, then
 //! answers them all. A delivery is acknowledged only after that commit.
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use app::domain::inbound::blob::BlobStore;
 use entity::{inbound_event, inbound_idempotency};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -45,6 +45,9 @@ pub enum AckError {
     #[error("the acknowledgement writer stopped")]
     Stopped,
 }
+
+/// Rows per statement (under SQLite's and PostgreSQL's parameter limits).
+const CHUNK: usize = 400;
 
 struct Job {
     event: NewEvent,
@@ -136,44 +139,91 @@ async fn write_batch(
     let keys = keys.map_err(|e| AckError::Blob(e.to_string()))?;
     let now = entity::now();
     let txn = db.begin().await?;
-    let mut acks = Vec::with_capacity(events.len());
-    for (event, blob_key) in events.into_iter().zip(keys) {
+    // Write first (the transaction takes SQLite's write lock at once):
+    // every key new to this batch, first occurrence wins, existing keys
+    // left alone.
+    let mut decided: Vec<(Uuid, Option<Uuid>)> = Vec::with_capacity(events.len());
+    let mut in_batch: HashMap<(String, Uuid, String), Uuid> = HashMap::new();
+    let mut new_keys = Vec::new();
+    for e in &events {
         let id = Uuid::now_v7();
-        let inserted = inbound_idempotency::Entity::insert(inbound_idempotency::ActiveModel {
-            provider: Set(event.provider.clone()),
-            merchant_id: Set(event.merchant_id),
-            key: Set(event.idempotency_key.clone()),
-            event_id: Set(id),
-            created_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::columns([
-                inbound_idempotency::Column::Provider,
-                inbound_idempotency::Column::MerchantId,
-                inbound_idempotency::Column::Key,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        let original = if inserted == 0 {
-            inbound_idempotency::Entity::find()
-                .filter(inbound_idempotency::Column::Provider.eq(event.provider.clone()))
-                .filter(inbound_idempotency::Column::MerchantId.eq(event.merchant_id))
-                .filter(inbound_idempotency::Column::Key.eq(event.idempotency_key.clone()))
+        let k = (e.provider.clone(), e.merchant_id, e.idempotency_key.clone());
+        match in_batch.get(&k) {
+            Some(first) => decided.push((id, Some(*first))),
+            None => {
+                in_batch.insert(k, id);
+                decided.push((id, None));
+                new_keys.push(inbound_idempotency::ActiveModel {
+                    provider: Set(e.provider.clone()),
+                    merchant_id: Set(e.merchant_id),
+                    key: Set(e.idempotency_key.clone()),
+                    event_id: Set(id),
+                    created_at: Set(now),
+                });
+            }
+        }
+    }
+    for chunk in new_keys.chunks(CHUNK) {
+        inbound_idempotency::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    inbound_idempotency::Column::Provider,
+                    inbound_idempotency::Column::MerchantId,
+                    inbound_idempotency::Column::Key,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    // Which of ours are stored; the others repeat an earlier delivery (or
+    // one another process stored first).
+    let ours: Vec<Uuid> = decided
+        .iter()
+        .filter(|(_, dup)| dup.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    let mut stored = std::collections::HashSet::new();
+    for chunk in ours.chunks(CHUNK) {
+        for k in inbound_idempotency::Entity::find()
+            .filter(inbound_idempotency::Column::EventId.is_in(chunk.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            stored.insert(k.event_id);
+        }
+    }
+    for (i, (id, dup)) in decided.iter_mut().enumerate() {
+        if dup.is_none() && !stored.contains(id) {
+            let e = &events[i];
+            *dup = inbound_idempotency::Entity::find()
+                .filter(inbound_idempotency::Column::Provider.eq(e.provider.clone()))
+                .filter(inbound_idempotency::Column::MerchantId.eq(e.merchant_id))
+                .filter(inbound_idempotency::Column::Key.eq(e.idempotency_key.clone()))
                 .one(&txn)
                 .await?
-                .map(|k| k.event_id)
-        } else {
-            None
-        };
+                .map(|k| k.event_id);
+        }
+    }
+    // A repeat within the batch points at the original, not at a duplicate.
+    let resolved: HashMap<Uuid, Option<Uuid>> = decided.iter().copied().collect();
+    for (_, dup) in decided.iter_mut() {
+        if let Some(first) = *dup {
+            if let Some(Some(original)) = resolved.get(&first) {
+                *dup = Some(*original);
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(events.len());
+    let mut acks = Vec::with_capacity(events.len());
+    for ((event, blob_key), (id, original)) in events.into_iter().zip(keys).zip(decided) {
         let status = if original.is_some() {
             inbound_event::status::DUPLICATE
         } else {
             inbound_event::status::RECEIVED
         };
-        inbound_event::ActiveModel {
+        rows.push(inbound_event::ActiveModel {
             id: Set(id),
             merchant_id: Set(event.merchant_id),
             connection_id: Set(event.connection_id),
@@ -195,9 +245,7 @@ async fn write_batch(
             attempts: Set(0),
             claimed_until: Set(None),
             processed_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        });
         acks.push(match original {
             Some(original) => Ack::Duplicate {
                 event_id: id,
@@ -205,6 +253,11 @@ async fn write_batch(
             },
             None => Ack::Accepted { event_id: id },
         });
+    }
+    for chunk in rows.chunks(CHUNK / 4) {
+        inbound_event::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(acks)

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 pub fn spawn(db: DatabaseConnection, blobs: Arc<dyn BlobStore>, wake: Arc<Notify>) {
     tokio::spawn(async move {
         loop {
-            match processor::process_batch(&db, &blobs, 200).await {
+            match processor::process_batch(&db, &blobs, 64).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "inbound processing round failed"),

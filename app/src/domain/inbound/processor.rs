@@ -58,44 +58,82 @@ impl Failure {
 }
 
 /// Processes up to `limit` received events; answers how many were handled.
+///
+/// The batch is claimed with one UPDATE (the claim's expiry time, unique to
+/// this call, tells which rows this caller won) and processed in one
+/// transaction, each event under its own savepoint: one commit, one fsync,
+/// for the whole batch, and one event's error cannot undo another's work.
 pub async fn process_batch(
     db: &DatabaseConnection,
     blobs: &Arc<dyn BlobStore>,
     limit: u64,
 ) -> AppResult<usize> {
     let now = entity::now();
-    let candidates = inbound_event::Entity::find()
+    let free = inbound_event::Column::ClaimedUntil
+        .is_null()
+        .or(inbound_event::Column::ClaimedUntil.lt(now));
+    let ids: Vec<Uuid> = inbound_event::Entity::find()
+        .select_only()
+        .column(inbound_event::Column::Id)
         .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
-        .filter(
-            inbound_event::Column::ClaimedUntil
-                .is_null()
-                .or(inbound_event::Column::ClaimedUntil.lt(now)),
-        )
+        .filter(free.clone())
         .order_by_asc(inbound_event::Column::Id)
         .limit(limit)
+        .into_tuple()
         .all(db)
         .await?;
-    let mut handled = 0;
-    for event in candidates {
-        if claim(db, event.id).await? {
-            let attempts = event.attempts + 1;
-            if let Err(e) = process_one(db, blobs, event.clone()).await {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let token = now
+        + time::Duration::seconds(CLAIM_SECS)
+        + time::Duration::nanoseconds(i64::from(rand::random::<u32>() % 1_000_000));
+    inbound_event::Entity::update_many()
+        .col_expr(
+            inbound_event::Column::ClaimedUntil,
+            Expr::value(Some(token)),
+        )
+        .col_expr(
+            inbound_event::Column::Attempts,
+            Expr::col(inbound_event::Column::Attempts).add(1),
+        )
+        .filter(inbound_event::Column::Id.is_in(ids.clone()))
+        .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
+        .filter(free)
+        .exec(db)
+        .await?;
+    let claimed = inbound_event::Entity::find()
+        .filter(inbound_event::Column::Id.is_in(ids))
+        .filter(inbound_event::Column::ClaimedUntil.eq(token))
+        .order_by_asc(inbound_event::Column::Id)
+        .all(db)
+        .await?;
+    // Read and plan outside the write transaction; then write everything
+    // under one commit.
+    let mut planned = Vec::with_capacity(claimed.len());
+    let mut created = Created::new();
+    for event in &claimed {
+        planned.push(plan(db, blobs, event, &mut created).await);
+    }
+    let txn = db.begin().await?;
+    for (event, planned) in claimed.iter().zip(planned) {
+        let savepoint = txn.begin().await?;
+        match record(&savepoint, event, planned).await {
+            Ok(()) => savepoint.commit().await?,
+            Err(e) => {
+                savepoint.rollback().await?;
                 // Infrastructure trouble: the claim expires and the event is
                 // tried again; after MAX_ATTEMPTS it is failed for support.
-                tracing::warn!(event = %event.id, attempts, error = %e, "inbound processing error");
-                if attempts >= MAX_ATTEMPTS {
-                    fail(
-                        db,
-                        &event,
-                        Failure::Processing(format!("gave up after {attempts} attempts: {e}")),
-                    )
-                    .await?;
+                tracing::warn!(event = %event.id, attempts = event.attempts, error = %e, "inbound processing error");
+                if event.attempts >= MAX_ATTEMPTS {
+                    let reason = format!("gave up after {} attempts: {e}", event.attempts);
+                    fail(&txn, event, Failure::Processing(reason)).await?;
                 }
             }
-            handled += 1;
         }
     }
-    Ok(handled)
+    txn.commit().await?;
+    Ok(claimed.len())
 }
 
 async fn claim(db: &DatabaseConnection, id: Uuid) -> AppResult<bool> {
@@ -162,19 +200,28 @@ pub async fn replay(
         .unwrap_or(event))
 }
 
-async fn process_one(
-    db: &DatabaseConnection,
+async fn process_one<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     blobs: &Arc<dyn BlobStore>,
     event: inbound_event::Model,
 ) -> AppResult<()> {
-    let plan = match plan(db, blobs, &event).await {
+    let planned = plan(db, blobs, &event, &mut Created::new()).await;
+    record(db, &event, planned).await
+}
+
+/// Writes the outcome of a plan: the commands and read models, or the
+/// failure. Starts with a write, so on SQLite the transaction takes the
+/// write lock at once (a read first could not upgrade after another commit).
+async fn record<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    planned: Result<Plan, Failure>,
+) -> AppResult<()> {
+    let plan = match planned {
         Ok(plan) => plan,
-        Err(failure) => return fail(db, &event, failure).await,
+        Err(failure) => return fail(db, event, failure).await,
     };
     let txn = db.begin().await?;
-    let location = plan.location;
-    let store = plan.provider_store_id.clone();
-    apply(&txn, &event, plan).await?;
     inbound_event::Entity::update_many()
         .col_expr(
             inbound_event::Column::Status,
@@ -182,11 +229,11 @@ async fn process_one(
         )
         .col_expr(
             inbound_event::Column::LocationId,
-            Expr::value(Some(location)),
+            Expr::value(Some(plan.location)),
         )
         .col_expr(
             inbound_event::Column::ProviderStoreId,
-            Expr::value(Some(store)),
+            Expr::value(Some(plan.provider_store_id.clone())),
         )
         .col_expr(
             inbound_event::Column::FailureClass,
@@ -207,6 +254,7 @@ async fn process_one(
         .filter(inbound_event::Column::Id.eq(event.id))
         .exec(&txn)
         .await?;
+    apply(&txn, event, plan).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -255,10 +303,15 @@ struct Plan {
     commands: Vec<Canonical>,
 }
 
-async fn plan(
-    db: &DatabaseConnection,
+/// Items created by earlier plans of the same batch, by (merchant,
+/// provider, SKU): a later event reuses them instead of creating twins.
+type Created = HashMap<(Uuid, String, String), Uuid>;
+
+async fn plan<C: ConnectionTrait>(
+    db: &C,
     blobs: &Arc<dyn BlobStore>,
     event: &inbound_event::Model,
+    created_in_batch: &mut Created,
 ) -> Result<Plan, Failure> {
     let processing = |e: &dyn std::fmt::Display| Failure::Processing(e.to_string());
     let key = event.blob_key.clone();
@@ -349,13 +402,18 @@ async fn plan(
                 unit,
                 available,
             } => {
+                let batch_key = (event.merchant_id, event.provider.clone(), sku.clone());
                 let (item_id, created) = match items.get(&sku) {
                     Some(id) => (*id, false),
-                    None if connection.allow_new_items => {
-                        let id = Uuid::now_v7();
-                        items.insert(sku.clone(), id);
-                        (id, true)
-                    }
+                    None if connection.allow_new_items => match created_in_batch.get(&batch_key) {
+                        Some(id) => (*id, false),
+                        None => {
+                            let id = Uuid::now_v7();
+                            items.insert(sku.clone(), id);
+                            created_in_batch.insert(batch_key, id);
+                            (id, true)
+                        }
+                    },
                     None => return Err(mapped(&sku, &items).unwrap_err()),
                 };
                 if name.trim().is_empty() {
@@ -696,8 +754,8 @@ async fn apply<C: ConnectionTrait>(
     bulk.flush(db).await
 }
 
-async fn fail(
-    db: &DatabaseConnection,
+async fn fail<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     event: &inbound_event::Model,
     failure: Failure,
 ) -> AppResult<()> {

@@ -1,0 +1,361 @@
+//! `plugboard bench inbound`: a load generator for the inbound gateway.
+//!
+//! It starts a real server (embedded SQLite in a fresh temporary folder) on
+//! loopback, connects a `restopos` account through the JSON API, then posts
+//! signed 1 KB menu webhooks over HTTP:
+//! 1. closed loop, `concurrency` senders as fast as acknowledgements come;
+//! 2. open loop at a fixed `rate`, latency measured from the scheduled send
+//!    time (no coordinated omission);
+//! 3. the same closed loop against a bare axum handler that only verifies
+//!    the HMAC, for the ratio.
+//!
+//! Everything is bounded in time and count and only talks to 127.0.0.1.
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::domain::inbound::verify::{self, Digest, Encoding};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use serde_json::{json, Value};
+
+use crate::config::Config;
+
+/// Knobs of the run.
+#[derive(Clone, Debug)]
+pub struct InboundBench {
+    pub seconds: u64,
+    pub concurrency: usize,
+    pub rate: u64,
+}
+
+/// What went wrong while setting up or running.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("setup failed: {0}")]
+    Setup(String),
+}
+
+fn setup_err(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Setup(e.to_string())
+}
+
+/// Latencies and counts of one phase.
+struct Phase {
+    ok: u64,
+    failed: u64,
+    elapsed: Duration,
+    micros: Vec<u32>,
+}
+
+impl Phase {
+    fn per_sec(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&mut self, p: f64) -> f64 {
+        if self.micros.is_empty() {
+            return f64::NAN;
+        }
+        self.micros.sort_unstable();
+        let i = ((self.micros.len() as f64 - 1.0) * p).round() as usize;
+        self.micros[i] as f64 / 1000.0
+    }
+}
+
+struct Target {
+    url: String,
+    account: String,
+    secret: String,
+}
+
+impl Target {
+    fn request(&self, client: &reqwest::Client, n: u64) -> reqwest::RequestBuilder {
+        // About 1 KB: one item with a long name.
+        let body = format!(
+            r#"{{"store_id":"bench-store","items":[{{"sku":"SKU-{}","name":"Item {n} {}","category":"Bench","price":"{}","currency":"IDR"}}]}}"#,
+            n % 5000,
+            "x".repeat(880),
+            1000 + n % 5000,
+        );
+        let ts = entity::now().unix_timestamp();
+        let mut msg = format!("{ts}.").into_bytes();
+        msg.extend_from_slice(body.as_bytes());
+        client
+            .post(&self.url)
+            .header("X-Restopos-Account", &self.account)
+            .header("X-Restopos-Timestamp", ts.to_string())
+            .header(
+                "X-Restopos-Signature",
+                verify::sign(Digest::Sha256, Encoding::Hex, self.secret.as_bytes(), &msg),
+            )
+            .header("X-Restopos-Event-Id", format!("bench-{n}"))
+            .body(body)
+    }
+}
+
+/// Runs the benchmark and prints the figures.
+pub async fn inbound(args: InboundBench) -> Result<(), BenchError> {
+    let dir = std::env::temp_dir().join(format!("plugboard-bench-{}", uuid::Uuid::new_v4()));
+    let result = run(&args, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchError> {
+    crate::telemetry::init("error", "text");
+    let config = Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.to_path_buf(),
+        demo_data: false,
+        log: "error".into(),
+        ..Config::default()
+    };
+    let app = crate::startup::Application::build(config)
+        .await
+        .map_err(setup_err)?;
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let target = connect(&base).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .map_err(setup_err)?;
+    let duration = Duration::from_secs(args.seconds.max(1));
+
+    println!("Plugboard inbound benchmark — SQLite (embedded), loopback, 1 KB signed webhooks");
+    println!(
+        "closed loop: {} senders for {} s; open loop: {}/s for {} s",
+        args.concurrency, args.seconds, args.rate, args.seconds
+    );
+    let target = Arc::new(target);
+    let mut closed = closed_loop(&client, &target, args.concurrency, duration, 0).await;
+    let mut open = open_loop(&client, &target, args.rate, duration, 10_000_000).await;
+
+    let bare = bare_server().await?;
+    let mut bare_phase = closed_loop(&client, &Arc::new(bare), args.concurrency, duration, 0).await;
+
+    println!();
+    println!("| run | acknowledged | failed | per second | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|");
+    for (name, phase) in [
+        ("inbound, closed loop", &mut closed),
+        ("inbound, open loop", &mut open),
+        ("bare HMAC handler, closed loop", &mut bare_phase),
+    ] {
+        let (p50, p99) = (phase.pct(0.50), phase.pct(0.99));
+        println!(
+            "| {name} | {} | {} | {:.0} | {p50:.2} | {p99:.2} |",
+            phase.ok,
+            phase.failed,
+            phase.per_sec()
+        );
+    }
+    println!();
+    println!(
+        "durably acknowledged / bare handler = {:.2}",
+        closed.per_sec() / bare_phase.per_sec()
+    );
+    Ok(())
+}
+
+/// Signs up a merchant, connects a restopos account and maps its store.
+async fn connect(base: &str) -> Result<Target, BenchError> {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .map_err(setup_err)?;
+    browser
+        .post(format!("{base}/api/sign_up"))
+        .header("Origin", base)
+        .form(&[
+            ("merchant_name", "Bench"),
+            ("email", "bench@example.com"),
+            ("password", "benchmark-password"),
+        ])
+        .send()
+        .await
+        .map_err(setup_err)?;
+    let token: Value = browser
+        .post(format!("{base}/api/create_token"))
+        .header("Origin", base)
+        .form(&[("name", "bench")])
+        .send()
+        .await
+        .map_err(setup_err)?
+        .json()
+        .await
+        .map_err(setup_err)?;
+    let token = token["token"]
+        .as_str()
+        .ok_or_else(|| BenchError::Setup(format!("no token: {token}")))?
+        .to_string();
+    let api = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        api.post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let loc: Value = post(
+        "/v1/locations",
+        json!({"name": "Bench", "city": "Jakarta", "timezone": "Asia/Jakarta"}),
+    )
+    .await
+    .map_err(setup_err)?
+    .json()
+    .await
+    .map_err(setup_err)?;
+    let conn: Value = post(
+        "/v1/provider-connections",
+        json!({"provider": "restopos", "account_id": "bench", "allow_new_items": true}),
+    )
+    .await
+    .map_err(setup_err)?
+    .json()
+    .await
+    .map_err(setup_err)?;
+    post(
+        "/v1/store-mappings",
+        json!({"provider": "restopos", "provider_store_id": "bench-store", "location_id": loc["id"]}),
+    )
+    .await
+    .map_err(setup_err)?;
+    Ok(Target {
+        url: format!("{base}/v1/integrations/pos/restopos/webhooks/menu"),
+        account: "bench".into(),
+        secret: conn["secret"]
+            .as_str()
+            .ok_or_else(|| BenchError::Setup(format!("no secret: {conn}")))?
+            .to_string(),
+    })
+}
+
+async fn closed_loop(
+    client: &reqwest::Client,
+    target: &Arc<Target>,
+    concurrency: usize,
+    duration: Duration,
+    offset: u64,
+) -> Phase {
+    let start = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let (client, target, stop) = (client.clone(), target.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut micros) = (0u64, 0u64, Vec::new());
+            let mut n = offset + w as u64 * 1_000_000_000;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let sent = Instant::now();
+                match target.request(&client, n).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        micros.push(sent.elapsed().as_micros() as u32);
+                        ok += 1;
+                    }
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed, micros)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut phase = Phase {
+        ok: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        micros: Vec::new(),
+    };
+    for w in workers {
+        if let Ok((ok, failed, micros)) = w.await {
+            phase.ok += ok;
+            phase.failed += failed;
+            phase.micros.extend(micros);
+        }
+    }
+    phase.elapsed = start.elapsed();
+    phase
+}
+
+async fn open_loop(
+    client: &reqwest::Client,
+    target: &Arc<Target>,
+    rate: u64,
+    duration: Duration,
+    offset: u64,
+) -> Phase {
+    let rate = rate.max(1);
+    let total = rate * duration.as_secs().max(1);
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let due = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (client, target) = (client.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = target.request(&client, offset + i).send().await;
+            (
+                r.is_ok_and(|r| r.status().is_success()),
+                due.elapsed().as_micros() as u32,
+            )
+        }));
+    }
+    let mut phase = Phase {
+        ok: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        micros: Vec::with_capacity(total as usize),
+    };
+    for t in tasks {
+        match t.await {
+            Ok((true, us)) => {
+                phase.ok += 1;
+                phase.micros.push(us);
+            }
+            _ => phase.failed += 1,
+        }
+    }
+    phase.elapsed = start.elapsed();
+    phase
+}
+
+/// An axum handler that only checks the HMAC of the body: the ceiling.
+async fn bare_server() -> Result<Target, BenchError> {
+    let secret = "bare-secret".to_string();
+    let key = secret.clone();
+    let handler = move |headers: HeaderMap, body: Bytes| {
+        let key = key.clone();
+        async move {
+            let ts = headers
+                .get("x-restopos-timestamp")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let mut msg = format!("{ts}.").into_bytes();
+            msg.extend_from_slice(&body);
+            let sig = headers
+                .get("x-restopos-signature")
+                .and_then(|v| v.to_str().ok());
+            match verify::check(Digest::Sha256, Encoding::Hex, key.as_bytes(), &msg, sig) {
+                Ok(()) => (axum::http::StatusCode::OK, r#"{"status":"accepted"}"#),
+                Err(_) => (axum::http::StatusCode::UNAUTHORIZED, r#"{"error":{}}"#),
+            }
+        }
+    };
+    let router = axum::Router::new().route("/bare", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(setup_err)?;
+    let addr = listener.local_addr().map_err(setup_err)?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(Target {
+        url: format!("http://{addr}/bare"),
+        account: "bare".into(),
+        secret,
+    })
+}
