@@ -137,6 +137,12 @@ impl Pos<'_> {
     }
 }
 
+/// Awaits a request and asserts it succeeded.
+async fn expect_ok(sent: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>) {
+    let resp = sent.await.unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+}
+
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -706,26 +712,16 @@ async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        post_json(
-            "/v1/store-mappings",
-            json!({"provider": "wms", "provider_store_id": "wh-1", "location_id": loc})
-        )
-        .await
-        .unwrap()
-        .status(),
-        200
-    );
-    assert_eq!(
-        post_json(
-            "/v1/item-mappings",
-            json!({"provider": "wms", "provider_sku": "W-NG", "item_id": item_id})
-        )
-        .await
-        .unwrap()
-        .status(),
-        200
-    );
+    expect_ok(post_json(
+        "/v1/store-mappings",
+        json!({"provider": "wms", "provider_store_id": "wh-1", "location_id": loc}),
+    ))
+    .await;
+    expect_ok(post_json(
+        "/v1/item-mappings",
+        json!({"provider": "wms", "provider_sku": "W-NG", "item_id": item_id}),
+    ))
+    .await;
     let stock = |id: &str, delta: &str| {
         let body = format!(
             r#"{{"movement_id":"{id}","warehouse_id":"wh-1","movements":[{{"sku":"W-NG","delta":"{delta}","unit":"pcs"}}]}}"#
@@ -771,16 +767,11 @@ async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
     .await
     .unwrap();
     let shop = m.location("Online shop").await;
-    assert_eq!(
-        post_json(
-            "/v1/store-mappings",
-            json!({"provider": "sellerfeed", "provider_store_id": "shop", "location_id": shop})
-        )
-        .await
-        .unwrap()
-        .status(),
-        200
-    );
+    expect_ok(post_json(
+        "/v1/store-mappings",
+        json!({"provider": "sellerfeed", "provider_store_id": "shop", "location_id": shop}),
+    ))
+    .await;
     let mut rows: Vec<Value> = (0..2000)
         .map(|i| json!({"sku": format!("B-{i}"), "name": format!("Product {i}"), "category": "Drinks", "price": format!("{}.50", i + 1), "currency": "SGD", "unit": "bottle"}))
         .collect();

@@ -70,6 +70,15 @@ pub struct Delivery<'a> {
 }
 
 impl Delivery<'_> {
+    /// The sender's account from header `name`: trimmed, not empty, else
+    /// [`AuthFailure::UnknownAccount`].
+    pub fn account_header(&self, name: &str) -> Result<String, AuthFailure> {
+        self.header(name)
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .ok_or(AuthFailure::UnknownAccount)
+    }
+
     /// A header's value (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -87,10 +87,7 @@ impl ProviderAdapter for RestoPos {
     }
 
     fn account(&self, d: &Delivery) -> Result<String, AuthFailure> {
-        d.header("x-restopos-account")
-            .map(|a| a.trim().to_string())
-            .filter(|a| !a.is_empty())
-            .ok_or(AuthFailure::UnknownAccount)
+        d.account_header("x-restopos-account")
     }
 
     fn verify(&self, d: &Delivery, secret: &[u8], now_unix: i64) -> Result<(), AuthFailure> {

@@ -61,10 +61,7 @@ impl ProviderAdapter for Wms {
     }
 
     fn account(&self, d: &Delivery) -> Result<String, AuthFailure> {
-        d.header("x-wms-account")
-            .map(|a| a.trim().to_string())
-            .filter(|a| !a.is_empty())
-            .ok_or(AuthFailure::UnknownAccount)
+        d.account_header("x-wms-account")
     }
 
     fn verify(&self, d: &Delivery, secret: &[u8], _now_unix: i64) -> Result<(), AuthFailure> {
