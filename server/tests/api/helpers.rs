@@ -114,6 +114,28 @@ impl TestApp {
         Self::start(config, data_dir, None, bind().await).await
     }
 
+    /// Runs a query answering one integer (a count) directly on the database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        if self.config.is_embedded() {
+            let mut c = sqlx::SqliteConnection::connect(&self.config.database_url())
+                .await
+                .unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        } else {
+            let mut c = sqlx::PgConnection::connect(self.config.database_url.as_deref().unwrap())
+                .await
+                .unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    }
+
     /// Asserts `needle` appears in no file of the SQLite data directory, or
     /// no row of any PostgreSQL table.
     pub async fn assert_nowhere_in_database(&self, needle: &str) {

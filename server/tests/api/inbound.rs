@@ -223,6 +223,26 @@ async fn unauthenticated_deliveries_are_refused_with_invalid_signature(app: Test
         pos.events().await.is_empty(),
         "nothing unauthenticated is stored"
     );
+    // The refusals are counted by cause (flushed from memory every 5 s).
+    let sql = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM inbound_auth_failures WHERE provider = 'restopos'";
+    let mut counted = 0;
+    for _ in 0..40 {
+        counted = app.count(sql).await;
+        if counted >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(counted, 4);
+    let causes = app
+        .count(
+            "SELECT COUNT(DISTINCT reason) FROM inbound_auth_failures WHERE provider = 'restopos'",
+        )
+        .await;
+    assert_eq!(
+        causes, 3,
+        "signature_mismatch, stale_timestamp, unknown_account"
+    );
 }
 
 async fn repeats_are_acknowledged_as_duplicates(app: TestApp) {

@@ -70,6 +70,8 @@ fn open_segment(dir: &Path, number: u64) -> io::Result<Segment> {
         .read(true)
         .open(LocalSegments::segment_path(dir, number))?;
     let len = file.metadata()?.len();
+    // The new file's directory entry must survive a power loss too.
+    File::open(dir)?.sync_all()?;
     Ok(Segment { number, file, len })
 }
 
@@ -117,8 +119,19 @@ impl BlobStore for LocalSegments {
             buffer.extend_from_slice(body);
             offset += body.len() as u64;
         }
-        current.file.write_all(&buffer)?;
-        current.file.sync_data()?;
+        let written = current
+            .file
+            .write_all(&buffer)
+            .and_then(|()| current.file.sync_data());
+        if let Err(e) = written {
+            // Never leave a half-written tail under later keys: cut it off,
+            // or move on to a fresh segment if even that fails.
+            if current.file.set_len(current.len).is_err() {
+                let next = current.number + 1;
+                *current = open_segment(&self.dir, next)?;
+            }
+            return Err(e);
+        }
         current.len = offset;
         Ok(keys)
     }

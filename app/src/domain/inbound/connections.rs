@@ -290,6 +290,17 @@ pub async fn map_item<C: ConnectionTrait>(
     if !registry::all().iter().any(|a| a.name() == mapping.provider) {
         return Err(AppError::field("provider", "Unknown provider."));
     }
+    if let Some(id) = mapping.item_id {
+        // An item id is the merchant's own, or unknown; never another's.
+        let foreign = item_mapping::Entity::find()
+            .filter(item_mapping::Column::ItemId.eq(id))
+            .filter(item_mapping::Column::MerchantId.ne(merchant_id))
+            .one(db)
+            .await?;
+        if foreign.is_some() {
+            return Err(AppError::NotFound("No such item.".into()));
+        }
+    }
     let item_id = mapping.item_id.unwrap_or_else(Uuid::now_v7);
     item_mapping::Entity::delete_many()
         .filter(item_mapping::Column::MerchantId.eq(merchant_id))

@@ -222,7 +222,7 @@ async fn record<C: ConnectionTrait + TransactionTrait>(
         Err(failure) => return fail(db, event, failure).await,
     };
     let txn = db.begin().await?;
-    inbound_event::Entity::update_many()
+    let marked = inbound_event::Entity::update_many()
         .col_expr(
             inbound_event::Column::Status,
             Expr::value(inbound_event::status::PROCESSED),
@@ -251,9 +251,14 @@ async fn record<C: ConnectionTrait + TransactionTrait>(
             inbound_event::Column::ClaimedUntil,
             Expr::value(Option::<time::OffsetDateTime>::None),
         )
-        .filter(inbound_event::Column::Id.eq(event.id))
+        .filter(mine(event))
         .exec(&txn)
         .await?;
+    if marked.rows_affected != 1 {
+        // The claim ran out and another worker took the event: leave it.
+        txn.rollback().await?;
+        return Ok(());
+    }
     apply(&txn, event, plan).await?;
     txn.commit().await?;
     Ok(())
@@ -301,6 +306,18 @@ struct Plan {
     location: Uuid,
     provider_store_id: String,
     commands: Vec<Canonical>,
+}
+
+/// The event, still received and still under the claim this worker read.
+fn mine(event: &inbound_event::Model) -> sea_orm::Condition {
+    let claim = match event.claimed_until {
+        Some(t) => inbound_event::Column::ClaimedUntil.eq(t),
+        None => inbound_event::Column::ClaimedUntil.is_null(),
+    };
+    sea_orm::Condition::all()
+        .add(inbound_event::Column::Id.eq(event.id))
+        .add(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
+        .add(claim)
 }
 
 /// Items created by earlier plans of the same batch, by (merchant,
@@ -406,7 +423,9 @@ async fn plan<C: ConnectionTrait>(
                 let (item_id, created) = match items.get(&sku) {
                     Some(id) => (*id, false),
                     None if connection.allow_new_items => match created_in_batch.get(&batch_key) {
-                        Some(id) => (*id, false),
+                        // Still "created": if the first event fails, this
+                        // one's mapping row must exist (inserted once).
+                        Some(id) => (*id, true),
                         None => {
                             let id = Uuid::now_v7();
                             items.insert(sku.clone(), id);
@@ -536,6 +555,15 @@ impl Bulk {
     async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> AppResult<()> {
         for chunk in std::mem::take(&mut self.mappings).chunks(CHUNK) {
             item_mapping::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        item_mapping::Column::MerchantId,
+                        item_mapping::Column::Provider,
+                        item_mapping::Column::ProviderSku,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
                 .exec_without_returning(db)
                 .await?;
         }
@@ -760,7 +788,7 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
     failure: Failure,
 ) -> AppResult<()> {
     let txn = db.begin().await?;
-    inbound_event::Entity::update_many()
+    let marked = inbound_event::Entity::update_many()
         .col_expr(
             inbound_event::Column::Status,
             Expr::value(inbound_event::status::FAILED),
@@ -781,9 +809,13 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
             inbound_event::Column::ProcessedAt,
             Expr::value(Some(entity::now())),
         )
-        .filter(inbound_event::Column::Id.eq(event.id))
+        .filter(mine(event))
         .exec(&txn)
         .await?;
+    if marked.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(());
+    }
     emit(
         &txn,
         event,

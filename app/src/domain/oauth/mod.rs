@@ -43,7 +43,18 @@ impl From<TokenError> for ProviderCallError {
                     text.push_str(": ");
                     text.push_str(d);
                 }
-                ProviderCallError::Refused(text)
+                use oauth2::basic::BasicErrorResponseType as E;
+                match resp.error() {
+                    // The standard refusals will not change on a retry…
+                    E::InvalidGrant
+                    | E::InvalidClient
+                    | E::UnauthorizedClient
+                    | E::InvalidScope
+                    | E::InvalidRequest
+                    | E::UnsupportedGrantType => ProviderCallError::Refused(text),
+                    // …others (temporarily_unavailable, server_error) may.
+                    E::Extension(_) => ProviderCallError::Unavailable(text),
+                }
             }
             oauth2::RequestTokenError::Request(e) => ProviderCallError::Unavailable(e.to_string()),
             oauth2::RequestTokenError::Parse(e, _) => {

@@ -226,7 +226,7 @@ async fn mark_needs_reconnect(
 ) -> AppResult<()> {
     use sea_orm::TransactionTrait;
     let txn = state.db.begin().await?;
-    oauth_connection::Entity::update_many()
+    let current = oauth_connection::Entity::update_many()
         .col_expr(
             oauth_connection::Column::LastError,
             Expr::value(Some(reason.to_string())),
@@ -239,6 +239,11 @@ async fn mark_needs_reconnect(
         .filter(oauth_connection::Column::Version.eq(conn.version))
         .exec(&txn)
         .await?;
+    if current.rows_affected != 1 {
+        // Reconnected meanwhile: the refusal was about the old tokens.
+        txn.rollback().await?;
+        return Ok(());
+    }
     let changed = install::Entity::update_many()
         .col_expr(
             install::Column::AuthStatus,
