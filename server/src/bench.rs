@@ -104,7 +104,6 @@ pub async fn inbound(args: InboundBench) -> Result<(), BenchError> {
 }
 
 async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchError> {
-    crate::telemetry::init("error", "text");
     let config = Config {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: dir.to_path_buf(),

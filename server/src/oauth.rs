@@ -64,7 +64,10 @@ async fn connect(
         return Redirect::to("/signin").into_response();
     };
     let merchant_id = match accounts::me(&state.db, user_id).await {
-        Ok(Some(me)) if me.role == Role::Owner && me.merchant_id.is_some() => me.merchant_id,
+        Ok(Some(me)) if me.role == Role::Owner => match me.merchant_id {
+            Some(id) => id,
+            None => return Redirect::to("/signin").into_response(),
+        },
         Ok(_) => {
             return ApiError(AppError::Forbidden(
                 "Only merchant accounts connect integrations.".into(),
@@ -72,9 +75,6 @@ async fn connect(
             .into_response()
         }
         Err(e) => return ApiError(e).into_response(),
-    };
-    let Some(merchant_id) = merchant_id else {
-        return Redirect::to("/signin").into_response();
     };
     let Ok(install_id) = form.install_id.trim().parse::<Uuid>() else {
         return ApiError(AppError::invalid(

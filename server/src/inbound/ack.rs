@@ -40,6 +40,9 @@ pub enum Ack {
 pub enum AckError {
     #[error("raw payload store failed: {0}")]
     Blob(String),
+    /// The batch this delivery was in could not be stored.
+    #[error("storing the batch failed: {0}")]
+    Batch(String),
     #[error("database failed: {0}")]
     Db(#[from] DbErr),
     #[error("the acknowledgement writer stopped")]
@@ -83,7 +86,7 @@ impl AckWriter {
             .map_err(|_| AckError::Stopped)?;
         match answer.await {
             Ok(Ok(ack)) => Ok(ack),
-            Ok(Err(e)) => Err(AckError::Blob(e)),
+            Ok(Err(e)) => Err(AckError::Batch(e)),
             Err(_) => Err(AckError::Stopped),
         }
     }

@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use app::domain::inbound::adapter::{Delivery, Family, Topic};
-use app::domain::inbound::registry;
 use app::domain::inbound::verify::AuthFailure;
+use app::domain::inbound::{allowlist, registry};
 use app::error::AppError;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
@@ -140,7 +140,9 @@ async fn receive(
             return unavailable();
         }
     };
-    if !allowed(&connection.ip_allowlist, peer.ip()) {
+    let allowlist: Vec<String> =
+        serde_json::from_value(connection.ip_allowlist.clone()).unwrap_or_default();
+    if !allowlist::allows(&allowlist, peer.ip()) {
         return refused(&state, &provider, AuthFailure::AddressNotAllowed);
     }
     let secret = match state.keys.current().open(&connection.secret) {
@@ -193,50 +195,4 @@ fn unavailable() -> Response {
         "The delivery could not be stored right now; retry later.".into(),
     ))
     .into_response()
-}
-
-/// Whether `ip` is on the allowlist (entries are addresses or CIDR
-/// blocks); an empty list allows every address.
-fn allowed(list: &serde_json::Value, ip: std::net::IpAddr) -> bool {
-    let entries: Vec<&str> = list
-        .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
-    entries.is_empty()
-        || entries.iter().any(|e| match e.split_once('/') {
-            None => e.parse::<std::net::IpAddr>().is_ok_and(|a| a == ip),
-            Some((net, bits)) => match (net.parse::<std::net::IpAddr>(), bits.parse::<u32>()) {
-                (Ok(std::net::IpAddr::V4(n)), Ok(b)) if b <= 32 => match ip {
-                    std::net::IpAddr::V4(a) => {
-                        let mask = if b == 0 { 0 } else { u32::MAX << (32 - b) };
-                        u32::from(a) & mask == u32::from(n) & mask
-                    }
-                    _ => false,
-                },
-                (Ok(std::net::IpAddr::V6(n)), Ok(b)) if b <= 128 => match ip {
-                    std::net::IpAddr::V6(a) => {
-                        let mask = if b == 0 { 0 } else { u128::MAX << (128 - b) };
-                        u128::from(a) & mask == u128::from(n) & mask
-                    }
-                    _ => false,
-                },
-                _ => false,
-            },
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn allowlists_take_addresses_and_cidr_blocks() {
-        let ip = "10.1.2.3".parse().unwrap();
-        assert!(allowed(&json!([]), ip));
-        assert!(allowed(&json!(["10.1.2.3"]), ip));
-        assert!(allowed(&json!(["10.1.0.0/16"]), ip));
-        assert!(!allowed(&json!(["10.2.0.0/16", "127.0.0.1"]), ip));
-        assert!(allowed(&json!(["::1/128"]), "::1".parse().unwrap()));
-        assert!(!allowed(&json!(["nonsense"]), ip));
-    }
 }

@@ -372,6 +372,30 @@ async fn connections_are_validated_and_private(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // A connection with an allowlist refuses other senders (the tests send
+    // from 127.0.0.1).
+    let fenced: Value = app
+        .bearer(Method::POST, "/v1/provider-connections", &m.token)
+        .json(&json!({"provider": "restopos", "account_id": format!("{}-fenced", pos.account), "ip_allowlist": ["10.9.9.0/24"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fenced_pos = Pos {
+        m: Merchant {
+            app: &app,
+            token: m.token.clone(),
+        },
+        account: fenced["connection"]["account_id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        secret: fenced["secret"].as_str().unwrap().to_string(),
+    };
+    let (status, code, _) = error_of(fenced_pos.post("menu", MENU, "fenced-1").await).await;
+    assert_eq!((status, code.as_str()), (401, "invalid_signature"));
     // Deleting the connection refuses its webhooks from then on.
     let resp = m
         .call(Method::DELETE, &format!("/v1/provider-connections/{id}"))

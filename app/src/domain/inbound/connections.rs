@@ -39,17 +39,6 @@ fn to_wire(m: &provider_connection::Model) -> ProviderConnection {
     }
 }
 
-fn valid_allow_entry(e: &str) -> bool {
-    match e.split_once('/') {
-        None => e.parse::<std::net::IpAddr>().is_ok(),
-        Some((net, bits)) => match (net.parse::<std::net::IpAddr>(), bits.parse::<u32>()) {
-            (Ok(std::net::IpAddr::V4(_)), Ok(b)) => b <= 32,
-            (Ok(std::net::IpAddr::V6(_)), Ok(b)) => b <= 128,
-            _ => false,
-        },
-    }
-}
-
 /// Connects a provider account; answers the new signing secret once.
 pub async fn create<C: ConnectionTrait>(
     db: &C,
@@ -72,7 +61,11 @@ pub async fn create<C: ConnectionTrait>(
             "The provider account id is required (at most 200 characters).",
         ));
     }
-    if let Some(bad) = input.ip_allowlist.iter().find(|e| !valid_allow_entry(e)) {
+    if let Some(bad) = input
+        .ip_allowlist
+        .iter()
+        .find(|e| super::allowlist::parse(e).is_none())
+    {
         return Err(AppError::field(
             "ip_allowlist",
             format!("{bad:?} is not an IP address or CIDR block."),

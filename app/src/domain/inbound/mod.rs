@@ -5,6 +5,7 @@
 
 pub mod adapter;
 pub mod adapters;
+pub mod allowlist;
 pub mod blob;
 pub mod canonical;
 pub mod connections;

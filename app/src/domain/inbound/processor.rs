@@ -222,26 +222,45 @@ async fn record<C: ConnectionTrait + TransactionTrait>(
         Err(failure) => return fail(db, event, failure).await,
     };
     let txn = db.begin().await?;
-    let marked = inbound_event::Entity::update_many()
-        .col_expr(
-            inbound_event::Column::Status,
-            Expr::value(inbound_event::status::PROCESSED),
-        )
-        .col_expr(
-            inbound_event::Column::LocationId,
-            Expr::value(Some(plan.location)),
-        )
-        .col_expr(
-            inbound_event::Column::ProviderStoreId,
-            Expr::value(Some(plan.provider_store_id.clone())),
-        )
+    let outcome = Outcome {
+        status: inbound_event::status::PROCESSED,
+        failure: None,
+        location: Some((plan.location, plan.provider_store_id.clone())),
+    };
+    if !finish(&txn, event, outcome).await? {
+        // The claim ran out and another worker took the event: leave it.
+        txn.rollback().await?;
+        return Ok(());
+    }
+    apply(&txn, event, plan).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// How an event ends: its status, failure (class, reason) and location.
+struct Outcome<'a> {
+    status: &'static str,
+    failure: Option<&'a Failure>,
+    location: Option<(Uuid, String)>,
+}
+
+/// Writes the outcome, only while the event is still this worker's
+/// ([`mine`]); answers whether it was. The first write of its transaction,
+/// so SQLite takes the write lock at once.
+async fn finish<C: ConnectionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    outcome: Outcome<'_>,
+) -> AppResult<bool> {
+    let mut update = inbound_event::Entity::update_many()
+        .col_expr(inbound_event::Column::Status, Expr::value(outcome.status))
         .col_expr(
             inbound_event::Column::FailureClass,
-            Expr::value(Option::<String>::None),
+            Expr::value(outcome.failure.map(|f| f.class().to_string())),
         )
         .col_expr(
             inbound_event::Column::FailureReason,
-            Expr::value(Option::<String>::None),
+            Expr::value(outcome.failure.map(|f| f.reason().to_string())),
         )
         .col_expr(
             inbound_event::Column::ProcessedAt,
@@ -250,18 +269,20 @@ async fn record<C: ConnectionTrait + TransactionTrait>(
         .col_expr(
             inbound_event::Column::ClaimedUntil,
             Expr::value(Option::<time::OffsetDateTime>::None),
-        )
-        .filter(mine(event))
-        .exec(&txn)
-        .await?;
-    if marked.rows_affected != 1 {
-        // The claim ran out and another worker took the event: leave it.
-        txn.rollback().await?;
-        return Ok(());
+        );
+    if let Some((location, store)) = outcome.location {
+        update = update
+            .col_expr(
+                inbound_event::Column::LocationId,
+                Expr::value(Some(location)),
+            )
+            .col_expr(
+                inbound_event::Column::ProviderStoreId,
+                Expr::value(Some(store)),
+            );
     }
-    apply(&txn, event, plan).await?;
-    txn.commit().await?;
-    Ok(())
+    let res = update.filter(mine(event)).exec(db).await?;
+    Ok(res.rows_affected == 1)
 }
 
 /// A validated command with canonical ids and amounts.
@@ -788,31 +809,12 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
     failure: Failure,
 ) -> AppResult<()> {
     let txn = db.begin().await?;
-    let marked = inbound_event::Entity::update_many()
-        .col_expr(
-            inbound_event::Column::Status,
-            Expr::value(inbound_event::status::FAILED),
-        )
-        .col_expr(
-            inbound_event::Column::FailureClass,
-            Expr::value(Some(failure.class())),
-        )
-        .col_expr(
-            inbound_event::Column::FailureReason,
-            Expr::value(Some(failure.reason().to_string())),
-        )
-        .col_expr(
-            inbound_event::Column::ClaimedUntil,
-            Expr::value(Option::<time::OffsetDateTime>::None),
-        )
-        .col_expr(
-            inbound_event::Column::ProcessedAt,
-            Expr::value(Some(entity::now())),
-        )
-        .filter(mine(event))
-        .exec(&txn)
-        .await?;
-    if marked.rows_affected != 1 {
+    let outcome = Outcome {
+        status: inbound_event::status::FAILED,
+        failure: Some(&failure),
+        location: None,
+    };
+    if !finish(&txn, event, outcome).await? {
         txn.rollback().await?;
         return Ok(());
     }
