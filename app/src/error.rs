@@ -56,6 +56,14 @@ pub enum AppError {
     /// Temporarily unable to accept the request; the sender should retry.
     #[error("{0}")]
     Unavailable(String),
+    /// No active JS transformer for a (provider, topic) that needs one;
+    /// answered 500 so the vendor retries once a script is deployed.
+    #[error("{0}")]
+    NoActiveScript(String),
+    /// The JS transformer threw, ran out of time or memory, or returned a
+    /// shape the contract does not allow; 500 so the vendor retries.
+    #[error("{0}")]
+    TransformFailed(String),
     /// Our fault; details are in the server log, not here.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -100,6 +108,8 @@ impl AppError {
             AppError::RateLimited(_) => "rate_limited",
             AppError::InvalidSignature(_) => "invalid_signature",
             AppError::Unavailable(_) => "unavailable",
+            AppError::NoActiveScript(_) => "no_active_script",
+            AppError::TransformFailed(_) => "transform_failed",
             AppError::Internal => "internal_error",
             AppError::Transport(_) => "transport_error",
         }
@@ -119,6 +129,7 @@ impl AppError {
             AppError::RateLimited(_) => 429,
             AppError::InvalidSignature(_) => 401,
             AppError::Unavailable(_) => 503,
+            AppError::NoActiveScript(_) | AppError::TransformFailed(_) => 500,
             AppError::Internal => 500,
             AppError::Transport(_) => 502,
         }

@@ -23,9 +23,19 @@ use leptos_router::{
 use crate::components::auth::AuthContext;
 use crate::components::nav::Nav;
 use crate::pages::{
-    api_docs::ApiDocsPage, auth::SignInPage, auth::SignUpPage, catalog::CatalogPage,
-    home::HomePage, integration::IntegrationPage, locations::LocationsPage, not_found::NotFound,
-    settings::SettingsPage, surfaces::SurfacesPage,
+    api_docs::ApiDocsPage,
+    auth::SignInPage,
+    auth::SignUpPage,
+    catalog::CatalogPage,
+    home::HomePage,
+    inbound::InboundPage,
+    integration::IntegrationPage,
+    location_catalog::LocationCatalogPage,
+    locations::LocationsPage,
+    not_found::NotFound,
+    settings::SettingsPage,
+    support::{SupportEventPage, SupportLocationPage, SupportPage, SupportScriptsPage},
+    surfaces::SurfacesPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -77,6 +87,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/integrations/:slug") view=IntegrationPage ssr=SsrMode::Async/>
                     <Route path=path!("/locations") view=LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/locations/:id/surfaces") view=SurfacesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/locations/:id/catalog") view=LocationCatalogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/inbound") view=InboundPage ssr=SsrMode::Async/>
+                    <Route path=path!("/support") view=SupportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/support/events/:id") view=SupportEventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/support/locations/:id") view=SupportLocationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/support/scripts") view=SupportScriptsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/docs/api") view=ApiDocsPage ssr=SsrMode::Async/>
                 </Routes>

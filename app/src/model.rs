@@ -519,6 +519,20 @@ pub struct InboundEventSummary {
     pub body_size: i64,
 }
 
+/// One variant of a catalog item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CatalogVariant {
+    pub variant_id: Uuid,
+    /// The provider's id of the variant.
+    pub provider_variant_id: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub price: String,
+    pub currency: String,
+    pub available: bool,
+}
+
 /// One item of a location's catalog, as the inbound pipeline last set it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -529,11 +543,15 @@ pub struct CatalogItem {
     pub category: String,
     /// In the currency's minor units (ISO 4217 exponent).
     pub price_minor: i64,
+    /// The same as a decimal in major units, e.g. `35000.00`.
+    pub price: String,
     pub currency: String,
     pub available: bool,
     pub stock_level: Option<f64>,
     pub unit: String,
     pub updated_at: String,
+    /// Sizes, flavours: each with its own price and availability.
+    pub variants: Vec<CatalogVariant>,
 }
 
 /// A location's catalog and whether it is open.
@@ -556,4 +574,103 @@ pub struct ItemMapping {
     /// Absent when creating: a new item id is assigned.
     #[serde(default)]
     pub item_id: Option<Uuid>,
+}
+
+/// A failed (or any) inbound event as the support console lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupportEvent {
+    pub event: InboundEventSummary,
+    pub merchant_id: Uuid,
+    pub merchant_name: String,
+    pub location_name: Option<String>,
+    pub attempts: i32,
+}
+
+/// A location, by id and name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocationRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Everything support sees of one inbound event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupportEventDetail {
+    pub row: SupportEvent,
+    /// Request headers as stored (secrets were redacted before storing).
+    pub headers: String,
+    /// The raw body as text (lossy UTF-8), cut at 256 KiB.
+    pub body: String,
+    pub body_truncated: bool,
+    /// What the adapter (or script) reads from the body now, to prefill
+    /// mapping fixes: the provider store and the SKUs.
+    pub parsed_store: Option<String>,
+    pub skus: Vec<String>,
+    /// Why the body cannot be read now, if it cannot.
+    pub parse_error: Option<String>,
+    /// The merchant's locations, for mapping a store.
+    pub locations: Vec<LocationRef>,
+    /// The store and SKUs of the event's provider already mapped.
+    pub mapped_store: Option<LocationRef>,
+    pub mapped_skus: Vec<String>,
+    pub processed_at: Option<String>,
+}
+
+/// What a bulk replay did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplayReport {
+    /// Failed events matching the filter.
+    pub matched: u64,
+    pub processed: u64,
+    pub still_failed: u64,
+    pub duplicates: u64,
+    /// More matched than one bulk replay takes; run it again.
+    pub more: bool,
+}
+
+/// Refused inbound deliveries of one provider and cause.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuthFailureCount {
+    pub provider: String,
+    pub cause: String,
+    pub last_hour: i64,
+    pub last_day: i64,
+    pub last_seen: String,
+}
+
+/// One stored version of a JS transformer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScriptVersion {
+    pub id: Uuid,
+    pub provider: String,
+    pub topic: String,
+    pub version: String,
+    pub checksum: String,
+    pub active: bool,
+    pub deployed_by: String,
+    pub created_at: String,
+    pub activated_at: Option<String>,
+    pub source: String,
+}
+
+/// A script tried on a stored delivery.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScriptTrial {
+    /// `output`, `skip` or `error`.
+    pub outcome: String,
+    /// The output (pretty JSON), the skip reason, or the error.
+    pub detail: String,
+}
+
+/// A provider variant mapped to a variant of an item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VariantMapping {
+    pub provider: String,
+    pub provider_variant_id: String,
+    /// The item the variant belongs to.
+    pub item_id: Uuid,
+    /// Absent when creating: a new variant id is assigned.
+    #[serde(default)]
+    pub variant_id: Option<Uuid>,
 }

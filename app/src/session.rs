@@ -75,6 +75,19 @@ pub async fn merchant_context() -> AppResult<(AppState, Me, Uuid)> {
     Ok((state, me, merchant))
 }
 
+/// Everything a support server function starts with: the state and the
+/// signed-in support agent (merchant owners are refused).
+pub async fn support_context() -> AppResult<(AppState, Me)> {
+    let state = AppState::from_context()?;
+    let me = require(&state).await?;
+    if me.role != Role::Support {
+        return Err(AppError::Forbidden(
+            "The support console is for support agents.".into(),
+        ));
+    }
+    Ok((state, me))
+}
+
 /// The client address, when the server recorded it.
 pub async fn client_ip() -> Option<String> {
     leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

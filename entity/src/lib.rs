@@ -3,10 +3,12 @@
 //! Every tenant-owned table carries `merchant_id`; the query helpers on each
 //! entity take the merchant explicitly so that no caller can forget the tenant.
 
+pub mod adapter_script;
 pub mod api_token;
 pub mod audit_log;
 pub mod capability;
 pub mod catalog_item;
+pub mod catalog_variant;
 pub mod category;
 pub mod crypto;
 pub mod inbound_auth_failure;
@@ -14,6 +16,7 @@ pub mod inbound_event;
 pub mod inbound_idempotency;
 pub mod install;
 pub mod install_slot;
+pub mod install_webhook_secret;
 pub mod integration;
 pub mod integration_capability;
 pub mod item_mapping;
@@ -28,6 +31,7 @@ pub mod provider_connection;
 pub mod store_mapping;
 pub mod store_status;
 pub mod user;
+pub mod variant_mapping;
 
 pub use sea_orm;
 

@@ -6,6 +6,8 @@ mod m20261122_000002_installs;
 mod m20261122_000003_platform_secrets;
 mod m20261122_000004_oauth;
 mod m20261122_000005_inbound;
+mod m20261122_000006_scripts_partner_webhooks;
+mod m20261122_000007_variants;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_platform_secrets::Migration),
             Box::new(m20261122_000004_oauth::Migration),
             Box::new(m20261122_000005_inbound::Migration),
+            Box::new(m20261122_000006_scripts_partner_webhooks::Migration),
+            Box::new(m20261122_000007_variants::Migration),
         ]
     }
 }

@@ -28,6 +28,8 @@ pub struct InboundBench {
     pub seconds: u64,
     pub concurrency: usize,
     pub rate: u64,
+    /// Closed loops with `wrk` as a separate load-generator process.
+    pub wrk: bool,
 }
 
 /// What went wrong while setting up or running.
@@ -37,7 +39,7 @@ pub enum BenchError {
     Setup(String),
 }
 
-fn setup_err(e: impl std::fmt::Display) -> BenchError {
+pub(crate) fn setup_err(e: impl std::fmt::Display) -> BenchError {
     BenchError::Setup(e.to_string())
 }
 
@@ -64,15 +66,23 @@ impl Phase {
     }
 }
 
-struct Target {
-    url: String,
-    account: String,
-    secret: String,
+pub(crate) struct Target {
+    pub url: String,
+    pub account: String,
+    pub secret: String,
+}
+
+/// One signed webhook: event id, timestamp, signature, body.
+pub(crate) struct Signed {
+    pub event_id: String,
+    pub ts: i64,
+    pub signature: String,
+    pub body: String,
 }
 
 impl Target {
-    fn request(&self, client: &reqwest::Client, n: u64) -> reqwest::RequestBuilder {
-        // About 1 KB: one item with a long name.
+    /// The `n`th webhook, about 1 KB (one item with a long name).
+    pub(crate) fn signed(&self, n: u64) -> Signed {
         let body = format!(
             r#"{{"store_id":"bench-store","items":[{{"sku":"SKU-{}","name":"Item {n} {}","category":"Bench","price":"{}","currency":"IDR"}}]}}"#,
             n % 5000,
@@ -82,16 +92,23 @@ impl Target {
         let ts = entity::now().unix_timestamp();
         let mut msg = format!("{ts}.").into_bytes();
         msg.extend_from_slice(body.as_bytes());
+        Signed {
+            event_id: format!("bench-{n}"),
+            ts,
+            signature: verify::sign(Digest::Sha256, Encoding::Hex, self.secret.as_bytes(), &msg),
+            body,
+        }
+    }
+
+    fn request(&self, client: &reqwest::Client, n: u64) -> reqwest::RequestBuilder {
+        let s = self.signed(n);
         client
             .post(&self.url)
             .header("X-Restopos-Account", &self.account)
-            .header("X-Restopos-Timestamp", ts.to_string())
-            .header(
-                "X-Restopos-Signature",
-                verify::sign(Digest::Sha256, Encoding::Hex, self.secret.as_bytes(), &msg),
-            )
-            .header("X-Restopos-Event-Id", format!("bench-{n}"))
-            .body(body)
+            .header("X-Restopos-Timestamp", s.ts.to_string())
+            .header("X-Restopos-Signature", s.signature)
+            .header("X-Restopos-Event-Id", s.event_id)
+            .body(s.body)
     }
 }
 
@@ -129,6 +146,9 @@ async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchErro
         args.concurrency, args.seconds, args.rate, args.seconds
     );
     let target = Arc::new(target);
+    if args.wrk {
+        return with_wrk(&client, &target, args, duration).await;
+    }
     let mut closed = closed_loop(&client, &target, args.concurrency, duration, 0).await;
     let mut open = open_loop(&client, &target, args.rate, duration, 10_000_000).await;
 
@@ -157,6 +177,54 @@ async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchErro
         closed.per_sec() / bare_phase.per_sec()
     );
     Ok(())
+}
+
+/// The closed loops run by `wrk` (a separate process, so the generator
+/// does not share this process's runtime), the open loop by this process.
+async fn with_wrk(
+    client: &reqwest::Client,
+    target: &Arc<Target>,
+    args: &InboundBench,
+    duration: Duration,
+) -> Result<(), BenchError> {
+    let dir = tempfile_dir()?;
+    let closed = crate::bench_wrk::run(target, &dir, args.concurrency, duration, 0)?;
+    let mut open = open_loop(client, target, args.rate, duration, 900_000_000).await;
+    let bare = bare_server().await?;
+    let bare_phase = crate::bench_wrk::run(&bare, &dir, args.concurrency, duration, 0)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    println!();
+    println!("| run | requests | non-2xx | per second | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|");
+    for (name, r) in [
+        ("inbound, closed loop (wrk)", &closed),
+        ("bare HMAC handler, closed loop (wrk)", &bare_phase),
+    ] {
+        println!(
+            "| {name} | {} | {} | {:.0} | {:.2} | {:.2} |",
+            r.requests, r.non_2xx, r.per_sec, r.p50_ms, r.p99_ms
+        );
+    }
+    let (p50, p99) = (open.pct(0.50), open.pct(0.99));
+    println!(
+        "| inbound, open loop {}/s (in-process sender) | {} | {} | {:.0} | {p50:.2} | {p99:.2} |",
+        args.rate,
+        open.ok,
+        open.failed,
+        open.per_sec()
+    );
+    println!();
+    println!(
+        "durably acknowledged / bare handler = {:.2}",
+        closed.per_sec / bare_phase.per_sec
+    );
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, BenchError> {
+    let dir = std::env::temp_dir().join(format!("plugboard-wrk-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).map_err(setup_err)?;
+    Ok(dir)
 }
 
 /// Signs up a merchant, connects a restopos account and maps its store.

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `users`, `tokens`, `catalog`.
+//! The command line: `serve`, `migrate`, `users`, `tokens`, `keys`,
+//! `platform-secrets`, `catalog`, `scripts`, `bench`.
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Deploy and list JS transformer scripts.
+    Scripts {
+        #[command(subcommand)]
+        command: crate::scripts_cmd::ScriptsCommand,
+    },
     /// Measure Plugboard on this machine (loopback only, bounded).
     Bench {
         #[command(subcommand)]
@@ -75,6 +81,23 @@ pub enum BenchCommand {
         /// Webhooks per second in the open-loop phase.
         #[arg(long, default_value_t = 2000)]
         rate: u64,
+        /// Run the closed loops with `wrk` (a separate process) instead of
+        /// the in-process sender.
+        #[arg(long)]
+        wrk: bool,
+    },
+    /// JS transformer calls through the sandbox: calls/s and per-call
+    /// latency with the shipped Square script.
+    Scripts {
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrent callers in the throughput phase.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Sandbox threads.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
     },
 }
 
@@ -214,25 +237,40 @@ impl Cli {
             Command::Catalog { command } => catalog(config, command).await,
             Command::Keys { command } => keys_cmd(config, command).await,
             Command::PlatformSecrets { command } => platform_secrets(config, command).await,
+            Command::Scripts { command } => crate::scripts_cmd::run(config, command).await,
             Command::Bench {
                 command:
                     BenchCommand::Inbound {
                         seconds,
                         concurrency,
                         rate,
+                        wrk,
                     },
             } => crate::bench::inbound(crate::bench::InboundBench {
                 seconds: seconds.min(120),
                 concurrency: concurrency.clamp(1, 1024),
                 rate: rate.clamp(1, 50_000),
+                wrk,
             })
             .await
             .map_err(|e| CliError::Usage(e.to_string())),
+            Command::Bench {
+                command:
+                    BenchCommand::Scripts {
+                        seconds,
+                        concurrency,
+                        workers,
+                    },
+            } => {
+                crate::bench_scripts::run(seconds, concurrency.clamp(1, 256), workers.clamp(1, 16))
+                    .await
+                    .map_err(|e| CliError::Usage(e.to_string()))
+            }
         }
     }
 }
 
-async fn open(config: &Config) -> Result<db::Database, CliError> {
+pub(crate) async fn open(config: &Config) -> Result<db::Database, CliError> {
     let database = db::connect(config).await?;
     db::migrate(&database).await?;
     Ok(database)
@@ -323,7 +361,8 @@ async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> 
             tokio::time::sleep(std::time::Duration::from_secs(3)).await;
             let database = open(&config).await?;
             let n = app::domain::installs::reseal_all(&database.conn, &ring).await?
-                + app::domain::oauth::tokens::reseal_all(&database.conn, &ring).await?;
+                + app::domain::oauth::tokens::reseal_all(&database.conn, &ring).await?
+                + app::domain::partner_webhooks::reseal_all(&database.conn, &ring).await?;
             println!(
                 "new primary key {} written to {}; re-encrypted {n} stored secret value(s)",
                 ring.primary_id(),
@@ -335,7 +374,8 @@ async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> 
             let ring = crate::keys::load(&config)?;
             let database = open(&config).await?;
             let n = app::domain::installs::reseal_all(&database.conn, &ring).await?
-                + app::domain::oauth::tokens::reseal_all(&database.conn, &ring).await?;
+                + app::domain::oauth::tokens::reseal_all(&database.conn, &ring).await?
+                + app::domain::partner_webhooks::reseal_all(&database.conn, &ring).await?;
             println!(
                 "re-encrypted {n} stored secret value(s) with key {}",
                 ring.primary_id()

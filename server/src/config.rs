@@ -62,6 +62,18 @@ pub struct Config {
     /// (`PLUGBOARD_INBOUND_PROCESSING`); turn off on acknowledgement-only
     /// nodes.
     pub inbound_processing: bool,
+    /// Inbound events, their raw bodies and idempotency keys are kept this
+    /// many days (`PLUGBOARD_INBOUND_RETENTION_DAYS`); events still waiting
+    /// to be processed are never purged.
+    pub inbound_retention_days: u64,
+    /// How often each process runs the purge (`PLUGBOARD_INBOUND_PURGE_INTERVAL_SECS`).
+    pub inbound_purge_interval_secs: u64,
+    /// CPU time one JS transformer call may use (`PLUGBOARD_SCRIPT_CPU_MS`).
+    pub script_cpu_ms: u64,
+    /// Heap of one JS runtime (`PLUGBOARD_SCRIPT_MEMORY_MB`).
+    pub script_memory_mb: usize,
+    /// Threads running JS transformers (`PLUGBOARD_SCRIPT_WORKERS`).
+    pub script_workers: usize,
 }
 
 /// One OAuth client registered at a provider. The endpoints and scopes
@@ -103,6 +115,11 @@ impl Default for Config {
             oauth_refresh_interval_secs: 30,
             oauth_refresh_margin_secs: 300,
             inbound_processing: true,
+            inbound_retention_days: 30,
+            inbound_purge_interval_secs: 3600,
+            script_cpu_ms: 50,
+            script_memory_mb: 32,
+            script_workers: 2,
         }
     }
 }

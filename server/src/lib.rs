@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_scripts;
+pub mod bench_wrk;
 pub mod cli;
 pub mod config;
 pub mod csrf;
@@ -10,6 +12,7 @@ pub mod db;
 pub mod inbound;
 pub mod keys;
 pub mod oauth;
+pub mod scripts_cmd;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;

@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::domain::inbound::processor::Pipeline;
+use app::domain::scripts::sandbox::{Limits, Sandbox};
+use app::domain::scripts::Transformers;
 use app::domain::{accounts, catalog_file::CatalogFile, demo, AppState};
 use app::{shell, App};
 use axum::routing::get;
@@ -87,21 +90,23 @@ impl Application {
         let database = db::connect(&config).await?;
         db::migrate(&database).await?;
         load_catalog(&config, &database.conn).await?;
-        if config.demo_data
-            && config.is_embedded()
-            && demo::seed_if_empty(&database.conn)
+        if config.demo_data && config.is_embedded() {
+            let seeded = demo::seed_if_empty(&database.conn, &keys.current())
                 .await
-                .map_err(StartupError::Demo)?
-        {
-            println!(
-                "Demo data created. Sign in at http://{local_addr}/signin as {} with password {}",
-                demo::DEMO_EMAIL,
-                demo::DEMO_PASSWORD
-            );
+                .map_err(StartupError::Demo)?;
+            if let Some(seeded) = seeded {
+                print_demo(local_addr, &seeded);
+            }
         }
         spawn_upkeep(database.conn.clone(), database.sessions.clone());
-        let inbound = inbound_state(&config, &database, keys.clone())?;
-        let (router, state) = router(&config, database, keys, local_addr, inbound.blobs.clone());
+        let inbound = inbound_state(&config, &database, keys.clone(), local_addr)?;
+        let (router, state) = router(
+            &config,
+            database,
+            keys,
+            local_addr,
+            inbound.pipeline.clone(),
+        );
         let router = router.merge(crate::inbound::routes::routes(inbound));
         crate::oauth::spawn_refresher(
             state,
@@ -131,6 +136,28 @@ impl Application {
         .await
         .map_err(StartupError::Serve)
     }
+}
+
+/// The demo data's sign-ins and the demo POS secret, shown once on the
+/// first start of the embedded default (printed, never logged).
+fn print_demo(addr: SocketAddr, seeded: &demo::Seeded) {
+    println!(
+        "Demo data created. Sign in at http://{addr}/signin as {} with password {}",
+        demo::DEMO_EMAIL,
+        demo::DEMO_PASSWORD
+    );
+    println!(
+        "Support console: sign in as {} with password {}",
+        demo::SUPPORT_EMAIL,
+        demo::SUPPORT_PASSWORD
+    );
+    println!(
+        "Demo restaurant POS: account {}, store {} (mapped to Jakarta), signing secret {}",
+        demo::DEMO_POS_ACCOUNT,
+        demo::DEMO_POS_STORE,
+        seeded.restopos_secret
+    );
+    println!("  Send it a menu: scripts/demo-webhook.sh <that secret>");
 }
 
 /// Builds and serves on `listener`: what the binary and the tests run.
@@ -170,6 +197,7 @@ fn inbound_state(
     config: &Config,
     database: &db::Database,
     keys: Arc<entity::crypto::SharedKeyRing>,
+    addr: SocketAddr,
 ) -> Result<crate::inbound::Inbound, StartupError> {
     let dir = config.data_dir.join("blobs");
     let blobs: Arc<dyn app::domain::inbound::blob::BlobStore> = Arc::new(
@@ -182,20 +210,49 @@ fn inbound_state(
     );
     let failures = crate::inbound::failures::AuthFailures::default();
     failures.spawn_flusher(database.conn.clone(), Duration::from_secs(5));
+    // SQLite has one writer: this process's writers queue at a gate
+    // instead of sleeping in SQLite's busy handler.
+    let gate = config
+        .is_embedded()
+        .then(|| Arc::new(app::domain::inbound::write_gate::WriteGate::default()));
+    let sandbox = Sandbox::start(Limits {
+        cpu: Duration::from_millis(config.script_cpu_ms.max(1)),
+        memory_bytes: config.script_memory_mb.max(1) * 1024 * 1024,
+        workers: config.script_workers.max(1),
+    });
+    let pipeline = Pipeline {
+        blobs: blobs.clone(),
+        transformers: Transformers::new(database.conn.clone(), sandbox),
+        connections: Default::default(),
+        gate: gate.clone(),
+    };
+    spawn_retention(
+        database.conn.clone(),
+        blobs.clone(),
+        Duration::from_secs(config.inbound_retention_days.saturating_mul(86_400)),
+        Duration::from_secs(config.inbound_purge_interval_secs.max(1)),
+    );
     let committed = Arc::new(tokio::sync::Notify::new());
     if config.inbound_processing {
-        crate::inbound::worker::spawn(database.conn.clone(), blobs.clone(), committed.clone());
+        crate::inbound::worker::spawn(database.conn.clone(), pipeline.clone(), committed.clone());
     }
     Ok(crate::inbound::Inbound {
         db: database.conn.clone(),
         keys,
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_string(),
+        pipeline,
         ack: crate::inbound::ack::AckWriter::spawn(
             database.conn.clone(),
             blobs.clone(),
+            gate,
             256,
             committed,
         ),
-        blobs,
         failures,
     })
 }
@@ -214,7 +271,7 @@ fn router(
     database: db::Database,
     keys: Arc<entity::crypto::SharedKeyRing>,
     addr: SocketAddr,
-    blobs: Arc<dyn app::domain::inbound::blob::BlobStore>,
+    pipeline: Pipeline,
 ) -> (Router, AppState) {
     let (api, openapi) = crate::api::router();
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
@@ -224,7 +281,7 @@ fn router(
         openapi: openapi_json.clone(),
         keys,
         oauth: Arc::new(config.oauth_settings(addr)),
-        blobs: Some(blobs),
+        pipeline: Some(pipeline),
     };
 
     let mut trusted: Vec<String> = config.allowed_origins.clone();
@@ -288,6 +345,33 @@ fn spawn_upkeep(db: sea_orm::DatabaseConnection, sessions: DbSessionStore) {
             }
             if let Err(e) = tower_sessions::ExpiredDeletion::delete_expired(&sessions).await {
                 tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}
+
+/// Purges inbound data past the retention window, every `interval`.
+fn spawn_retention(
+    db: sea_orm::DatabaseConnection,
+    blobs: Arc<dyn app::domain::inbound::blob::BlobStore>,
+    retention: Duration,
+    interval: Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            match app::domain::inbound::retention::purge(&db, &blobs, retention).await {
+                Ok(p) if p != Default::default() => {
+                    tracing::info!(
+                        events = p.events,
+                        keys = p.keys,
+                        segments = p.segments,
+                        "inbound retention purge"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "inbound retention purge failed"),
             }
         }
     });

@@ -127,3 +127,16 @@ pub async fn set_external_id(
         .await,
     )
 }
+
+/// One location's catalog and status, as the inbound pipeline built it.
+#[server(endpoint = "location_catalog")]
+pub async fn location_catalog(id: String) -> Result<crate::model::LocationCatalog, AppError> {
+    super::finish(
+        async move {
+            let (state, _, merchant) = crate::session::merchant_context().await?;
+            let id = super::parse_id(&id, "location")?;
+            crate::domain::inbound::read_models::location_catalog(&state.db, merchant, id).await
+        }
+        .await,
+    )
+}

@@ -3,9 +3,11 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod inbound;
 pub mod installs;
 pub mod locations;
 pub mod reference;
+pub mod support;
 pub mod tokens;
 
 #[cfg(feature = "ssr")]

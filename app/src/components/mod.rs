@@ -1,5 +1,6 @@
 //! Pieces several pages use.
 pub mod auth;
+pub mod catalog_table;
 pub mod form;
 pub mod install_panel;
 pub mod nav;

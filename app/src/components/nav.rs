@@ -18,6 +18,7 @@ pub fn Nav() -> impl IntoView {
             <nav class="mainnav">
                 <A href="/integrations">"Catalog"</A>
                 <A href="/locations">"Locations"</A>
+                <A href="/inbound">"Inbound"</A>
                 <A href="/settings">"Settings"</A>
                 <A href="/docs/api">"API"</A>
             </nav>
@@ -27,7 +28,10 @@ pub fn Nav() -> impl IntoView {
                         match auth.me.await {
                             Ok(Some(me)) => {
                                 let who = me.merchant_name.clone().unwrap_or_else(|| me.email.clone());
-                                let badge = (me.role == Role::Support).then(|| view! { <span class="badge">"support"</span> });
+                                let badge = (me.role == Role::Support).then(|| view! {
+                                    <a class="btn btn-ghost" href="/support" data-testid="support-link">"Support console"</a>
+                                    <span class="badge">"support"</span>
+                                });
                                 view! {
                                     <span class="who" data-testid="who">{who}</span>
                                     {badge}

@@ -2,20 +2,43 @@
 use entity::merchant;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
 
+use entity::crypto::KeyRing;
+
+use super::audit::Actor;
+use super::inbound::connections;
 use super::{accounts, locations};
 use crate::error::AppResult;
-use crate::model::LocationInput;
+use crate::model::{LocationInput, ProviderConnectionInput, Role, StoreMapping};
 
 /// The demo merchant's sign-in.
 pub const DEMO_EMAIL: &str = "demo@plugboard.local";
 /// The demo merchant's password (the embedded default only; documented).
 pub const DEMO_PASSWORD: &str = "plugboard-demo";
 
-/// Creates the demo merchant with its Jakarta and Bali locations when the
-/// database has no merchant yet. Answers whether it did.
-pub async fn seed_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> AppResult<bool> {
+/// The demo support agent's sign-in (the embedded default only; documented).
+pub const SUPPORT_EMAIL: &str = "support@plugboard.local";
+pub const SUPPORT_PASSWORD: &str = "plugboard-support";
+/// The demo merchant's restaurant POS account and the store id its
+/// webhooks name (mapped to Jakarta).
+pub const DEMO_POS_ACCOUNT: &str = "demo-restopos";
+pub const DEMO_POS_STORE: &str = "senopati-1";
+
+/// What the demo data created that is shown only once.
+pub struct Seeded {
+    /// The signing secret of the demo restopos connection.
+    pub restopos_secret: String,
+}
+
+/// Creates the demo merchant with its Jakarta and Bali locations, a
+/// restaurant POS connection with Jakarta's store mapped, and a support
+/// agent, when the database has no merchant yet. Answers the one-time
+/// secrets if it did.
+pub async fn seed_if_empty<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    keys: &KeyRing,
+) -> AppResult<Option<Seeded>> {
     if merchant::Entity::find().count(db).await? > 0 {
-        return Ok(false);
+        return Ok(None);
     }
     let owner = accounts::sign_up(
         db,
@@ -27,13 +50,14 @@ pub async fn seed_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> App
     )
     .await?;
     let Some(merchant_id) = owner.merchant_id else {
-        return Ok(false);
+        return Ok(None);
     };
+    let mut jakarta = None;
     for (name, city, tz) in [
         ("Jakarta — Senopati", "Jakarta", "Asia/Jakarta"),
         ("Bali — Canggu", "Badung", "Asia/Makassar"),
     ] {
-        locations::create(
+        let created = locations::create(
             db,
             merchant_id,
             LocationInput {
@@ -44,6 +68,43 @@ pub async fn seed_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> App
             },
         )
         .await?;
+        jakarta.get_or_insert(created.id);
     }
-    Ok(true)
+    let connection = connections::create(
+        db,
+        keys,
+        Actor::System,
+        merchant_id,
+        ProviderConnectionInput {
+            provider: "restopos".into(),
+            account_id: DEMO_POS_ACCOUNT.into(),
+            allow_new_items: true,
+            ip_allowlist: Vec::new(),
+        },
+    )
+    .await?;
+    if let Some(location_id) = jakarta {
+        connections::map_store(
+            db,
+            Actor::System,
+            merchant_id,
+            StoreMapping {
+                provider: "restopos".into(),
+                provider_store_id: DEMO_POS_STORE.into(),
+                location_id,
+            },
+        )
+        .await?;
+    }
+    accounts::create_user(
+        db,
+        SUPPORT_EMAIL,
+        SUPPORT_PASSWORD.into(),
+        Role::Support,
+        None,
+    )
+    .await?;
+    Ok(Some(Seeded {
+        restopos_secret: connection.secret,
+    }))
 }

@@ -12,9 +12,12 @@ pub mod install_config;
 pub mod installs;
 pub mod locations;
 pub mod oauth;
+pub mod partner_webhooks;
 pub mod password;
 pub mod platform_jwt;
+pub mod scripts;
 pub mod state;
+pub mod support;
 pub mod tokens;
 
 pub use state::AppState;

@@ -14,8 +14,9 @@ pub struct AppState {
     pub keys: std::sync::Arc<entity::crypto::SharedKeyRing>,
     /// OAuth clients, callback URL and refresh settings.
     pub oauth: std::sync::Arc<super::oauth::OAuthSettings>,
-    /// The raw-payload store of the inbound gateway (for replays).
-    pub blobs: Option<std::sync::Arc<dyn super::inbound::blob::BlobStore>>,
+    /// The inbound pipeline: raw-payload store and JS transformers (for
+    /// replays and trying scripts).
+    pub pipeline: Option<super::inbound::processor::Pipeline>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -119,6 +119,7 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
         l.name
     );
     let surfaces_href = format!("/locations/{id}/surfaces");
+    let catalog_href = format!("/locations/{id}/catalog");
     let (update_id, external_id, remove_id) = (id.clone(), id.clone(), id);
     let Location {
         name,
@@ -147,6 +148,7 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
                 </ActionForm>
             </div>
             <a class="btn btn-small" href=surfaces_href>"Surfaces →"</a>
+            <a class="btn btn-small" href=catalog_href>"Catalog →"</a>
             <ActionForm action=actions.remove attr:class="inline"
                 on:submit=move |ev| {
                     #[cfg(feature = "hydrate")]

@@ -37,6 +37,10 @@ pub async fn create_connection(
         input,
     )
     .await?;
+    if let Some(p) = &state.pipeline {
+        // An earlier "unknown account" answer must not linger here.
+        p.connections.invalidate();
+    }
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -63,6 +67,10 @@ pub async fn delete_connection(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     connections::delete(&state.db, auth.actor(), auth.merchant_id, id).await?;
+    if let Some(p) = &state.pipeline {
+        // At once here; other processes within the cache's 5 s.
+        p.connections.invalidate();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,8 +158,11 @@ pub async fn replay(
     auth: MerchantAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<InboundEventSummary>, ApiError> {
-    let blobs = state.blobs.clone().ok_or(app::error::AppError::Internal)?;
-    app::domain::inbound::processor::replay(&state.db, &blobs, auth.merchant_id, id).await?;
+    let pipeline = state
+        .pipeline
+        .clone()
+        .ok_or(app::error::AppError::Internal)?;
+    app::domain::inbound::processor::replay(&state.db, &pipeline, auth.merchant_id, id).await?;
     app::domain::audit::record(
         &state.db,
         Some(auth.merchant_id),
@@ -179,5 +190,49 @@ pub async fn map_item(
 ) -> Result<Json<app::model::ItemMapping>, ApiError> {
     Ok(Json(
         connections::map_item(&state.db, auth.actor(), auth.merchant_id, mapping).await?,
+    ))
+}
+
+/// The merchant's SKU mappings.
+#[utoipa::path(get, path = "/v1/item-mappings", tag = "inbound",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Mappings", body = [app::model::ItemMapping])))]
+pub async fn item_mappings(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+) -> Result<Json<Vec<app::model::ItemMapping>>, ApiError> {
+    Ok(Json(
+        connections::item_mappings(&state.db, auth.merchant_id).await?,
+    ))
+}
+
+/// Maps a provider variant to a variant of one of the merchant's items (a
+/// new variant when `variant_id` is absent).
+#[utoipa::path(post, path = "/v1/variant-mappings", tag = "inbound",
+    security(("bearer" = [])),
+    request_body = app::model::VariantMapping,
+    responses((status = 200, description = "Mapped", body = app::model::VariantMapping),
+              (status = 400, description = "Empty id or unknown provider", body = ErrorBody),
+              (status = 404, description = "No such item", body = ErrorBody)))]
+pub async fn map_variant(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiJson(mapping): ApiJson<app::model::VariantMapping>,
+) -> Result<Json<app::model::VariantMapping>, ApiError> {
+    Ok(Json(
+        connections::map_variant(&state.db, auth.actor(), auth.merchant_id, mapping).await?,
+    ))
+}
+
+/// The merchant's variant mappings.
+#[utoipa::path(get, path = "/v1/variant-mappings", tag = "inbound",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Mappings", body = [app::model::VariantMapping])))]
+pub async fn variant_mappings(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+) -> Result<Json<Vec<app::model::VariantMapping>>, ApiError> {
+    Ok(Json(
+        connections::variant_mappings(&state.db, auth.merchant_id).await?,
     ))
 }

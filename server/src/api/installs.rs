@@ -219,3 +219,56 @@ pub async fn platform_token(
         expires_at: claims.exp,
     }))
 }
+
+/// Options of a webhook-secret rotation.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSecretRequest {
+    /// How long the previous secret stays valid (default one day, at most 30 days).
+    pub overlap_seconds: Option<i64>,
+}
+
+/// Creates or rotates the secret a partner signs
+/// `POST /v1/integrations/{slug}/webhook` with for this install (hex
+/// HMAC-SHA256 of the raw body in `X-{Slug}-Signature`). The secret is shown
+/// only in this answer; the previous one keeps working for the overlap.
+#[utoipa::path(post, path = "/v1/installs/{id}/webhook-secret", tag = "installs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Install id")),
+    request_body = WebhookSecretRequest,
+    responses((status = 201, description = "The new secret", body = app::domain::partner_webhooks::RotatedSecret),
+              (status = 400, description = "Overlap out of range", body = ErrorBody),
+              (status = 404, description = "`integration_not_installed`", body = ErrorBody)))]
+pub async fn webhook_secret(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    body: axum::body::Bytes,
+) -> Result<
+    (
+        StatusCode,
+        Json<app::domain::partner_webhooks::RotatedSecret>,
+    ),
+    ApiError,
+> {
+    // The body is optional: empty means the defaults.
+    let req: WebhookSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        WebhookSecretRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
+    };
+    let overlap = req
+        .overlap_seconds
+        .unwrap_or(app::domain::partner_webhooks::DEFAULT_OVERLAP_SECS);
+    let rotated = app::domain::partner_webhooks::rotate(
+        &state.db,
+        &state.keys.current(),
+        auth.actor(),
+        auth.merchant_id,
+        id,
+        time::Duration::seconds(overlap),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(rotated)))
+}

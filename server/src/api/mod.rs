@@ -72,6 +72,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(installs::surfaces))
         .routes(routes!(installs::audit))
         .routes(routes!(installs::platform_token))
+        .routes(routes!(installs::webhook_secret))
         .routes(routes!(oauth::refresh))
         .routes(routes!(oauth::disconnect))
         .routes(routes!(
@@ -83,6 +84,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inbound::events))
         .routes(routes!(inbound::location_catalog))
         .routes(routes!(inbound::replay))
-        .routes(routes!(inbound::map_item))
+        .routes(routes!(inbound::map_item, inbound::item_mappings))
+        .routes(routes!(inbound::map_variant, inbound::variant_mappings))
         .split_for_parts()
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use app::domain::inbound::blob::BlobStore;
+use app::domain::inbound::write_gate::WriteGate;
 use entity::{inbound_event, inbound_idempotency};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -24,6 +25,20 @@ pub struct NewEvent {
     pub body: axum::body::Bytes,
     pub body_sha256: String,
     pub idempotency_key: String,
+    pub intake: Intake,
+}
+
+/// What the gateway already decided about a delivery before storing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Intake {
+    /// Store it for the processor.
+    Accept,
+    /// A script's skip sentinel: stored as skipped, nothing to process.
+    Skip(String),
+    /// Refused before acknowledgement (the sender gets a 5xx and retries):
+    /// stored as failed for support, without taking the idempotency key, so
+    /// the retry is not mistaken for a duplicate.
+    Fail { class: &'static str, reason: String },
 }
 
 /// How a delivery was acknowledged.
@@ -33,6 +48,10 @@ pub enum Ack {
     Accepted { event_id: Uuid },
     /// A repeat of `original`; recorded as a duplicate, not processed again.
     Duplicate { event_id: Uuid, original: Uuid },
+    /// Stored as skipped ([`Intake::Skip`]).
+    Skipped { event_id: Uuid },
+    /// Stored as failed ([`Intake::Fail`]).
+    Failed { event_id: Uuid },
 }
 
 /// Why a delivery could not be stored (the sender should retry).
@@ -69,11 +88,12 @@ impl AckWriter {
     pub fn spawn(
         db: DatabaseConnection,
         blobs: Arc<dyn BlobStore>,
+        gate: Option<Arc<WriteGate>>,
         max_batch: usize,
         committed: Arc<tokio::sync::Notify>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(max_batch * 8);
-        tokio::spawn(run(db, blobs, rx, max_batch.max(1), committed));
+        tokio::spawn(run(db, blobs, gate, rx, max_batch.max(1), committed));
         AckWriter { tx }
     }
 
@@ -95,6 +115,7 @@ impl AckWriter {
 async fn run(
     db: DatabaseConnection,
     blobs: Arc<dyn BlobStore>,
+    gate: Option<Arc<WriteGate>>,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
     committed: Arc<tokio::sync::Notify>,
@@ -109,7 +130,7 @@ async fn run(
         }
         let (jobs, replies): (Vec<NewEvent>, Vec<_>) =
             batch.into_iter().map(|j| (j.event, j.reply)).unzip();
-        match write_batch(&db, &blobs, jobs).await {
+        match write_batch(&db, &blobs, gate.as_deref(), jobs).await {
             Ok(acks) => {
                 committed.notify_one();
                 for (reply, ack) in replies.into_iter().zip(acks) {
@@ -129,6 +150,7 @@ async fn run(
 async fn write_batch(
     db: &DatabaseConnection,
     blobs: &Arc<dyn BlobStore>,
+    gate: Option<&WriteGate>,
     events: Vec<NewEvent>,
 ) -> Result<Vec<Ack>, AckError> {
     let store = blobs.clone();
@@ -141,6 +163,10 @@ async fn write_batch(
     .map_err(|e| AckError::Blob(e.to_string()))?;
     let keys = keys.map_err(|e| AckError::Blob(e.to_string()))?;
     let now = entity::now();
+    let _guard = match gate {
+        Some(g) => Some(g.urgent().await),
+        None => None,
+    };
     let txn = db.begin().await?;
     // Write first (the transaction takes SQLite's write lock at once):
     // every key new to this batch, first occurrence wins, existing keys
@@ -150,6 +176,11 @@ async fn write_batch(
     let mut new_keys = Vec::new();
     for e in &events {
         let id = Uuid::now_v7();
+        if matches!(e.intake, Intake::Fail { .. }) {
+            // Takes no key; still answered as a duplicate if one exists.
+            decided.push((id, None));
+            continue;
+        }
         let k = (e.provider.clone(), e.merchant_id, e.idempotency_key.clone());
         match in_batch.get(&k) {
             Some(first) => decided.push((id, Some(*first))),
@@ -184,8 +215,9 @@ async fn write_batch(
     // one another process stored first).
     let ours: Vec<Uuid> = decided
         .iter()
-        .filter(|(_, dup)| dup.is_none())
-        .map(|(id, _)| *id)
+        .zip(&events)
+        .filter(|((_, dup), e)| dup.is_none() && !matches!(e.intake, Intake::Fail { .. }))
+        .map(|((id, _), _)| *id)
         .collect();
     let mut stored = std::collections::HashSet::new();
     for chunk in ours.chunks(CHUNK) {
@@ -221,10 +253,35 @@ async fn write_batch(
     let mut rows = Vec::with_capacity(events.len());
     let mut acks = Vec::with_capacity(events.len());
     for ((event, blob_key), (id, original)) in events.into_iter().zip(keys).zip(decided) {
-        let status = if original.is_some() {
-            inbound_event::status::DUPLICATE
-        } else {
-            inbound_event::status::RECEIVED
+        let (status, class, reason, processed_at) = match (&original, &event.intake) {
+            (Some(o), _) => (
+                inbound_event::status::DUPLICATE,
+                Some(inbound_event::failure::DUPLICATE.to_string()),
+                Some(format!("repeat of event {o}")),
+                None,
+            ),
+            (None, Intake::Accept) => (inbound_event::status::RECEIVED, None, None, None),
+            (None, Intake::Skip(reason)) => (
+                inbound_event::status::SKIPPED,
+                None,
+                Some(reason.clone()),
+                Some(now),
+            ),
+            (None, Intake::Fail { class, reason }) => (
+                inbound_event::status::FAILED,
+                Some(class.to_string()),
+                Some(reason.clone()),
+                Some(now),
+            ),
+        };
+        let ack = match (original, &event.intake) {
+            (Some(original), _) => Ack::Duplicate {
+                event_id: id,
+                original,
+            },
+            (None, Intake::Accept) => Ack::Accepted { event_id: id },
+            (None, Intake::Skip(_)) => Ack::Skipped { event_id: id },
+            (None, Intake::Fail { .. }) => Ack::Failed { event_id: id },
         };
         rows.push(inbound_event::ActiveModel {
             id: Set(id),
@@ -242,20 +299,14 @@ async fn write_batch(
             body_size: Set(event.body.len() as i64),
             idempotency_key: Set(event.idempotency_key),
             status: Set(status.into()),
-            failure_class: Set(original.map(|_| inbound_event::failure::DUPLICATE.into())),
-            failure_reason: Set(original.map(|o| format!("repeat of event {o}"))),
+            failure_class: Set(class),
+            failure_reason: Set(reason),
             duplicate_of: Set(original),
             attempts: Set(0),
             claimed_until: Set(None),
-            processed_at: Set(None),
+            processed_at: Set(processed_at),
         });
-        acks.push(match original {
-            Some(original) => Ack::Duplicate {
-                event_id: id,
-                original,
-            },
-            None => Ack::Accepted { event_id: id },
-        });
+        acks.push(ack);
     }
     for chunk in rows.chunks(CHUNK / 4) {
         inbound_event::Entity::insert_many(chunk.to_vec())

@@ -5,12 +5,13 @@
 
 pub mod ack;
 pub mod failures;
+pub mod partner;
 pub mod routes;
 pub mod worker;
 
 use std::sync::Arc;
 
-use app::domain::inbound::blob::BlobStore;
+use app::domain::inbound::processor::Pipeline;
 use entity::crypto::SharedKeyRing;
 use sea_orm::DatabaseConnection;
 
@@ -19,7 +20,10 @@ use sea_orm::DatabaseConnection;
 pub struct Inbound {
     pub db: DatabaseConnection,
     pub keys: Arc<SharedKeyRing>,
-    pub blobs: Arc<dyn BlobStore>,
+    /// Base of the URLs providers post to (some sign it).
+    pub public_url: String,
+    /// Raw-payload store and JS transformers.
+    pub pipeline: Pipeline,
     pub ack: ack::AckWriter,
     pub failures: failures::AuthFailures,
 }

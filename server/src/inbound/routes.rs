@@ -3,21 +3,22 @@
 use std::net::SocketAddr;
 
 use app::domain::inbound::adapter::{Delivery, Family, Topic};
+use app::domain::inbound::transform::{self, TransformFailure, Transformed};
 use app::domain::inbound::verify::AuthFailure;
 use app::domain::inbound::{allowlist, registry};
+use app::domain::scripts::TransformError;
 use app::error::AppError;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use entity::provider_connection;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entity::inbound_event;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::ack::{Ack, NewEvent};
+use super::ack::{Ack, Intake, NewEvent};
 use super::Inbound;
 use crate::api::error::ApiError;
 
@@ -31,23 +32,28 @@ pub fn routes(state: Inbound) -> Router {
     Router::new()
         .route(
             "/v1/integrations/pos/{provider}/webhooks/{topic}",
-            post(|s, p, c, h, b| receive(Family::Pos, s, p, c, h, b)),
+            post(|s, p, c, u, h, b| receive(Family::Pos, s, p, c, u, h, b)),
         )
         .route(
             "/v1/integrations/erp/{provider}/webhooks/{topic}",
-            post(|s, p, c, h, b| receive(Family::Erp, s, p, c, h, b)),
+            post(|s, p, c, u, h, b| receive(Family::Erp, s, p, c, u, h, b)),
+        )
+        .route(
+            "/v1/integrations/{slug}/webhook",
+            post(super::partner::receive),
         )
         .layer(DefaultBodyLimit::max(WEBHOOK_LIMIT))
         .merge(
             Router::new()
                 .route(
                     "/v1/integrations/seller/{provider}/import",
-                    post(|s, Path(provider): Path<String>, c, h, b| {
+                    post(|s, Path(provider): Path<String>, c, u, h, b| {
                         receive(
                             Family::Seller,
                             s,
                             Path((provider, "import".into())),
                             c,
+                            u,
                             h,
                             b,
                         )
@@ -59,7 +65,7 @@ pub fn routes(state: Inbound) -> Router {
 }
 
 /// Header names whose values never get stored.
-fn redact(headers: &HeaderMap) -> (Vec<(String, String)>, serde_json::Value) {
+pub(super) fn redact(headers: &HeaderMap) -> (Vec<(String, String)>, serde_json::Value) {
     let mut pairs = Vec::with_capacity(headers.len());
     let mut stored = serde_json::Map::new();
     for (name, value) in headers {
@@ -84,7 +90,7 @@ fn redact(headers: &HeaderMap) -> (Vec<(String, String)>, serde_json::Value) {
     (pairs, serde_json::Value::Object(stored))
 }
 
-fn refused(state: &Inbound, provider: &str, why: AuthFailure) -> Response {
+pub(super) fn refused(state: &Inbound, provider: &str, why: AuthFailure) -> Response {
     state.failures.record(provider, why.as_str());
     ApiError(AppError::InvalidSignature(
         "The webhook could not be authenticated: check the account header, the signature and the shared secret.".into(),
@@ -97,6 +103,7 @@ async fn receive(
     State(state): State<Inbound>,
     Path((provider, topic)): Path<(String, String)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -117,48 +124,87 @@ async fn receive(
         }
     };
     let (pairs, stored_headers) = redact(&headers);
+    let url = format!(
+        "{}{}",
+        state.public_url,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("")
+    );
     let delivery = Delivery {
         topic,
         headers: &pairs,
         body: &body,
         remote_ip: Some(peer.ip()),
+        url: &url,
     };
     let account = match adapter.account(&delivery) {
         Ok(a) => a,
         Err(why) => return refused(&state, &provider, why),
     };
-    let connection = match provider_connection::Entity::find()
-        .filter(provider_connection::Column::Provider.eq(provider.clone()))
-        .filter(provider_connection::Column::AccountId.eq(account))
-        .one(&state.db)
+    let resolved = match state
+        .pipeline
+        .connections
+        .resolve(&state.db, &state.keys.current(), &provider, &account)
         .await
     {
-        Ok(Some(c)) if c.enabled => c,
-        Ok(_) => return refused(&state, &provider, AuthFailure::UnknownAccount),
+        Ok(Some(r)) => r,
+        Ok(None) => return refused(&state, &provider, AuthFailure::UnknownAccount),
         Err(e) => {
             tracing::error!(error = %e, "connection lookup failed");
             return unavailable();
         }
     };
-    let allowlist: Vec<String> =
-        serde_json::from_value(connection.ip_allowlist.clone()).unwrap_or_default();
-    if !allowlist::allows(&allowlist, peer.ip()) {
+    let connection = &resolved.connection;
+    if !allowlist::allows(&resolved.allowlist, peer.ip()) {
         return refused(&state, &provider, AuthFailure::AddressNotAllowed);
     }
-    let secret = match state.keys.current().open(&connection.secret) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, connection = %connection.id, "cannot open the connection secret");
-            return unavailable();
-        }
-    };
-    if let Err(why) = adapter.verify(&delivery, &secret, entity::now().unix_timestamp()) {
+    let secret = &resolved.secret;
+    if let Err(why) = adapter.verify(&delivery, secret, entity::now().unix_timestamp()) {
         return refused(&state, &provider, why);
     }
     let body_sha256 = hex::encode(Sha256::digest(&body));
     let idempotency_key = adapter
         .idempotency_key(&delivery)
         .unwrap_or_else(|| format!("sha256:{}:{body_sha256}", topic.as_str()));
+    // A scripted adapter's transformer runs before the acknowledgement, so
+    // a script that fails answers 5xx and the vendor retries.
+    let (intake, refusal) = if adapter.scripted() {
+        let input = || {
+            transform::script_input(
+                &provider,
+                topic,
+                Some(&connection.account_id),
+                &stored_headers,
+                &body,
+            )
+        };
+        match transform::transform(adapter, &state.pipeline.transformers, topic, input, &body).await
+        {
+            Ok(Transformed::Parsed(_)) => (Intake::Accept, None),
+            Ok(Transformed::Skip(reason)) => (Intake::Skip(reason), None),
+            Err(TransformFailure::Script(TransformError::Lookup(e))) => {
+                tracing::error!(error = %e, "script lookup failed");
+                return unavailable();
+            }
+            Err(e) => {
+                let refusal: AppError = match e.clone() {
+                    TransformFailure::Script(s) => s.into(),
+                    other => AppError::TransformFailed(other.to_string()),
+                };
+                tracing::warn!(provider = %provider, topic = topic.as_str(), error = %e, "inbound transform failed");
+                let intake = Intake::Fail {
+                    class: inbound_event::failure::PROCESSING,
+                    reason: e.to_string(),
+                };
+                (intake, Some(refusal))
+            }
+        }
+    } else {
+        (Intake::Accept, None)
+    };
+    let skip_reason = match &intake {
+        Intake::Skip(reason) => Some(reason.clone()),
+        _ => None,
+    };
     let submitted = state
         .ack
         .submit(NewEvent {
@@ -171,9 +217,21 @@ async fn receive(
             body,
             body_sha256,
             idempotency_key,
+            intake,
         })
         .await;
     match submitted {
+        Ok(Ack::Failed { event_id }) => {
+            let error = refusal.unwrap_or(AppError::Internal);
+            tracing::info!(event = %event_id, code = error.code(), "inbound delivery refused after storing it");
+            ApiError(error).into_response()
+        }
+        Ok(Ack::Skipped { event_id }) => Json(json!({
+            "status": "skipped",
+            "event_id": event_id,
+            "reason": skip_reason,
+        }))
+        .into_response(),
         Ok(Ack::Accepted { event_id }) => {
             Json(json!({"status": "accepted", "event_id": event_id})).into_response()
         }
@@ -190,7 +248,7 @@ async fn receive(
     }
 }
 
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     ApiError(AppError::Unavailable(
         "The delivery could not be stored right now; retry later.".into(),
     ))

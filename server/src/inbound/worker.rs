@@ -4,16 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::domain::inbound::blob::BlobStore;
-use app::domain::inbound::processor;
+use app::domain::inbound::processor::{self, Pipeline};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 /// Starts the processor loop.
-pub fn spawn(db: DatabaseConnection, blobs: Arc<dyn BlobStore>, wake: Arc<Notify>) {
+pub fn spawn(db: DatabaseConnection, pipeline: Pipeline, wake: Arc<Notify>) {
     tokio::spawn(async move {
         loop {
-            match processor::process_batch(&db, &blobs, 64).await {
+            match processor::process_batch(&db, &pipeline, 64).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "inbound processing round failed"),

@@ -15,20 +15,21 @@ on_both_backends!(
     menus_availability_and_store_status_reach_the_location_catalog,
     failures_are_classified_kept_and_replayable,
     erp_stock_deltas_and_seller_imports_update_the_catalog,
+    variants_are_mapped_and_updates_need_the_item_listed,
 );
 
-struct Pos<'a> {
-    m: Merchant<'a>,
-    account: String,
-    secret: String,
+pub(crate) struct Pos<'a> {
+    pub(crate) m: Merchant<'a>,
+    pub(crate) account: String,
+    pub(crate) secret: String,
 }
 
 impl<'a> Pos<'a> {
-    async fn new(app: &'a TestApp) -> Self {
+    pub(crate) async fn new(app: &'a TestApp) -> Self {
         Self::with(app, false).await
     }
 
-    async fn with(app: &'a TestApp, allow_new_items: bool) -> Self {
+    pub(crate) async fn with(app: &'a TestApp, allow_new_items: bool) -> Self {
         let m = Merchant::new(app, "Warung Inbound").await;
         let account = format!("acct-{}", uuid::Uuid::new_v4().simple());
         let resp = m
@@ -46,7 +47,7 @@ impl<'a> Pos<'a> {
     }
 
     /// Posts `body` to `topic`, signed at `ts` with `secret`.
-    async fn post_signed(
+    pub(crate) async fn post_signed(
         &self,
         topic: &str,
         body: &str,
@@ -76,12 +77,12 @@ impl<'a> Pos<'a> {
             .unwrap()
     }
 
-    async fn post(&self, topic: &str, body: &str, event_id: &str) -> reqwest::Response {
+    pub(crate) async fn post(&self, topic: &str, body: &str, event_id: &str) -> reqwest::Response {
         self.post_signed(topic, body, event_id, now(), &self.secret.clone())
             .await
     }
 
-    async fn events(&self) -> Vec<Value> {
+    pub(crate) async fn events(&self) -> Vec<Value> {
         self.m
             .call(Method::GET, "/v1/inbound/events")
             .await
@@ -92,7 +93,7 @@ impl<'a> Pos<'a> {
 }
 
 impl Pos<'_> {
-    async fn map_store(&self, store: &str, location: &str) {
+    pub(crate) async fn map_store(&self, store: &str, location: &str) {
         let resp = self
             .m
             .app
@@ -105,13 +106,13 @@ impl Pos<'_> {
     }
 
     /// Posts and waits until the event leaves `received`; answers it.
-    async fn deliver(&self, topic: &str, body: &str, event_id: &str) -> Value {
+    pub(crate) async fn deliver(&self, topic: &str, body: &str, event_id: &str) -> Value {
         let ack: Value = self.post(topic, body, event_id).await.json().await.unwrap();
         assert_eq!(ack["status"], "accepted", "{ack}");
         self.settled(ack["event_id"].as_str().unwrap()).await
     }
 
-    async fn settled(&self, id: &str) -> Value {
+    pub(crate) async fn settled(&self, id: &str) -> Value {
         for _ in 0..400 {
             let event = self
                 .events()
@@ -127,7 +128,7 @@ impl Pos<'_> {
         panic!("event {id} was not processed in 20 s");
     }
 
-    async fn catalog(&self, location: &str) -> Value {
+    pub(crate) async fn catalog(&self, location: &str) -> Value {
         self.m
             .call(Method::GET, &format!("/v1/locations/{location}/catalog"))
             .await
@@ -147,7 +148,7 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-const MENU: &str = r#"{"store_id":"outlet-7","items":[{"sku":"NG-01","name":"Nasi goreng","category":"Mains","price":"35000","currency":"IDR"}]}"#;
+pub(crate) const MENU: &str = r#"{"store_id":"outlet-7","items":[{"sku":"NG-01","name":"Nasi goreng","category":"Mains","price":"35000","currency":"IDR"}]}"#;
 
 async fn signed_deliveries_are_stored_and_acknowledged(app: TestApp) {
     let pos = Pos::new(&app).await;
@@ -857,4 +858,137 @@ async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(error_of(wrong_key).await.1, "invalid_signature");
+}
+
+async fn variants_are_mapped_and_updates_need_the_item_listed(app: TestApp) {
+    let pos = Pos::with(&app, true).await;
+    let loc = pos.m.location("Variants").await;
+    pos.map_store("outlet-7", &loc).await;
+    let menu = r#"{"store_id":"outlet-7","items":[{"sku":"KOPI","name":"Kopi susu","price":"25000","currency":"IDR",
+        "variants":[{"id":"KOPI-L","name":"Large","price":"30000"},{"id":"KOPI-ICE","name":"Iced","price":28000,"available":false}]}]}"#;
+    assert_eq!(
+        pos.deliver("menu", menu, "v-1").await["status"],
+        "processed"
+    );
+    let catalog = pos.catalog(&loc).await;
+    let variants = catalog["items"][0]["variants"].as_array().unwrap().clone();
+    assert_eq!(variants.len(), 2, "{catalog}");
+    let iced = variants
+        .iter()
+        .find(|v| v["provider_variant_id"] == "KOPI-ICE")
+        .unwrap();
+    assert_eq!(
+        (iced["price"].as_str(), iced["available"].as_bool()),
+        (Some("28000.00"), Some(false))
+    );
+    // A new price for a known variant updates it in place (same variant id).
+    let menu2 = menu.replace(r#""price":"30000""#, r#""price":"32000""#);
+    assert_eq!(
+        pos.deliver("menu", &menu2, "v-2").await["status"],
+        "processed"
+    );
+    let again = pos.catalog(&loc).await;
+    let large: Vec<&Value> = again["items"][0]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["provider_variant_id"] == "KOPI-L")
+        .collect();
+    assert_eq!(large.len(), 1);
+    assert_eq!(large[0]["price_minor"], 3_200_000);
+    let first_large = variants
+        .iter()
+        .find(|v| v["provider_variant_id"] == "KOPI-L")
+        .unwrap();
+    assert_eq!(large[0]["variant_id"], first_large["variant_id"]);
+    let commands = app
+        .count("SELECT COUNT(*) FROM outbox WHERE topic = 'catalog.commands' AND CAST(payload AS TEXT) LIKE '%UpsertVariant%'")
+        .await;
+    assert_eq!(commands, 4, "two variants, twice");
+
+    // An availability update for an item this location does not list is a
+    // mapping failure, not a silent no-op.
+    let other = pos.m.location("Elsewhere").await;
+    pos.map_store("outlet-8", &other).await;
+    let inv = r#"{"store_id":"outlet-8","items":[{"sku":"KOPI","available":false}]}"#;
+    let failed = pos.deliver("inventory", inv, "v-3").await;
+    assert_eq!(failed["failure_class"], "mapping", "{failed}");
+    assert!(
+        failed["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("not on the catalog"),
+        "{failed}"
+    );
+
+    // Without new items allowed, an unknown variant is a mapping failure.
+    let strict = Pos::new(&app).await;
+    let sloc = strict.m.location("Strict").await;
+    strict.map_store("outlet-7", &sloc).await;
+    let resp = app
+        .bearer(Method::POST, "/v1/item-mappings", &strict.m.token)
+        .json(&json!({"provider": "restopos", "provider_sku": "KOPI"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v = strict.deliver("menu", menu, "v-4").await;
+    assert_eq!(v["failure_class"], "mapping", "{v}");
+    assert!(
+        v["failure_reason"].as_str().unwrap().contains("KOPI-L"),
+        "{v}"
+    );
+    // Map both variants by API, replay: processed.
+    let items: Vec<Value> = strict
+        .m
+        .call(Method::GET, "/v1/item-mappings")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let item_id = items[0]["item_id"].clone();
+    for id in ["KOPI-L", "KOPI-ICE"] {
+        let resp = app
+            .bearer(Method::POST, "/v1/variant-mappings", &strict.m.token)
+            .json(&json!({"provider": "restopos", "provider_variant_id": id, "item_id": item_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let listed: Vec<Value> = strict
+        .m
+        .call(Method::GET, "/v1/variant-mappings")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    // Another merchant's item cannot take a variant.
+    let resp = app
+        .bearer(Method::POST, "/v1/variant-mappings", &strict.m.token)
+        .json(&json!({"provider": "restopos", "provider_variant_id": "X", "item_id": catalog["items"][0]["item_id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(resp).await.0, 404);
+    let replayed: Value = strict
+        .m
+        .call(
+            Method::POST,
+            &format!("/v1/inbound/events/{}/replay", v["id"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replayed["status"], "processed", "{replayed}");
+    let strict_catalog = strict.catalog(&sloc).await;
+    assert_eq!(
+        strict_catalog["items"][0]["variants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }

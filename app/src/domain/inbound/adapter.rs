@@ -3,6 +3,8 @@
 //! one line in [`super::registry`].
 use std::net::IpAddr;
 
+use serde::Deserialize;
+
 use super::verify::AuthFailure;
 
 /// The route family a provider posts to.
@@ -67,6 +69,8 @@ pub struct Delivery<'a> {
     pub headers: &'a [(String, String)],
     pub body: &'a [u8],
     pub remote_ip: Option<IpAddr>,
+    /// The public URL the provider posted to (some providers sign it).
+    pub url: &'a str,
 }
 
 impl Delivery<'_> {
@@ -89,17 +93,32 @@ impl Delivery<'_> {
 }
 
 /// A provider's update before identity mapping: provider store and SKU ids,
-/// amounts as the provider wrote them.
-#[derive(Clone, Debug, PartialEq)]
+/// amounts as the provider wrote them. Also the output contract of inbound
+/// JS transformers (`{"type": "item", ...}`; amounts as strings or numbers).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceCommand {
     /// A menu or catalog item with its price.
     Item {
         sku: String,
         name: String,
         category: Option<String>,
+        #[serde(deserialize_with = "amount")]
         price: String,
         currency: String,
         unit: Option<String>,
+        available: Option<bool>,
+    },
+    /// A variant of item `sku` (a size, a flavour) with its own price.
+    Variant {
+        sku: String,
+        /// The provider's id of the variant.
+        variant: String,
+        name: String,
+        #[serde(deserialize_with = "amount")]
+        price: String,
+        currency: String,
+        #[serde(default)]
         available: Option<bool>,
     },
     /// An item sold out or back.
@@ -107,12 +126,14 @@ pub enum SourceCommand {
     /// Stock moved by `delta` (may be negative).
     StockDelta {
         sku: String,
+        #[serde(deserialize_with = "amount")]
         delta: String,
         unit: Option<String>,
     },
     /// Stock counted at `level`.
     StockLevel {
         sku: String,
+        #[serde(deserialize_with = "amount")]
         level: String,
         unit: Option<String>,
     },
@@ -121,15 +142,29 @@ pub enum SourceCommand {
     /// A new price for an item.
     Price {
         sku: String,
+        #[serde(deserialize_with = "amount")]
         price: String,
         currency: String,
     },
 }
 
+/// An amount as a string, or a JSON number written out.
+fn amount<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected an amount (string or number), got {other}"
+        ))),
+    }
+}
+
 /// A parsed delivery.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Parsed {
     /// The provider's store id, when the delivery names one.
+    #[serde(default)]
     pub store: Option<String>,
     pub commands: Vec<SourceCommand>,
 }
@@ -156,6 +191,19 @@ pub trait ProviderAdapter: Send + Sync {
     /// The provider's event id or entity version, when it sends one; the
     /// pipeline falls back to a hash of the delivery.
     fn idempotency_key(&self, delivery: &Delivery) -> Option<String>;
-    /// Parses the body into source commands.
-    fn parse(&self, topic: Topic, body: &[u8]) -> Result<Parsed, ParseFailure>;
+    /// Whether its bodies are turned into commands by the active JS
+    /// transformer of (provider, topic) instead of [`Self::parse`].
+    fn scripted(&self) -> bool {
+        false
+    }
+    /// Parses the body into source commands (adapters that are not
+    /// [`Self::scripted`]).
+    fn parse(&self, topic: Topic, body: &[u8]) -> Result<Parsed, ParseFailure> {
+        let _ = body;
+        Err(ParseFailure::Malformed(format!(
+            "{} {} deliveries are transformed by a script",
+            self.name(),
+            topic.as_str()
+        )))
+    }
 }

@@ -70,6 +70,23 @@ pub fn currency_exponent(code: &str) -> Option<u32> {
 }
 
 /// A price such as `"25000"`, `"25000.50"` in `currency`, as minor units.
+/// Minor units as a decimal in major units (`3500000`, IDR → `35000.00`).
+pub fn format_minor(minor: i64, currency: &str) -> String {
+    let exp = currency_exponent(currency).unwrap_or(2);
+    if exp == 0 {
+        return minor.to_string();
+    }
+    let scale = 10i64.pow(exp);
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale as u64,
+        abs % scale as u64,
+        width = exp as usize
+    )
+}
+
 pub fn price_minor(price: &str, currency: &str) -> Result<i64, String> {
     let exponent = currency_exponent(currency)
         .ok_or_else(|| format!("currency {currency:?} is not an ISO 4217 code Plugboard knows"))?;
@@ -130,6 +147,15 @@ pub fn unit(u: Option<&str>) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minor_units_print_as_decimals() {
+        assert_eq!(format_minor(2_500_000, "IDR"), "25000.00");
+        assert_eq!(format_minor(1250, "USD"), "12.50");
+        assert_eq!(format_minor(1234, "KWD"), "1.234");
+        assert_eq!(format_minor(500, "JPY"), "500");
+        assert_eq!(format_minor(-5, "USD"), "-0.05");
+    }
 
     #[test]
     fn prices_become_minor_units_per_currency() {

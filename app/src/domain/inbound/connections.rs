@@ -327,3 +327,111 @@ pub async fn map_item<C: ConnectionTrait>(
     .await?;
     Ok(out)
 }
+
+/// The merchant's item mappings, by provider and SKU.
+pub async fn item_mappings<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+) -> AppResult<Vec<crate::model::ItemMapping>> {
+    use entity::item_mapping;
+    Ok(item_mapping::Entity::find()
+        .filter(item_mapping::Column::MerchantId.eq(merchant_id))
+        .order_by_asc(item_mapping::Column::Provider)
+        .order_by_asc(item_mapping::Column::ProviderSku)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| crate::model::ItemMapping {
+            provider: m.provider,
+            provider_sku: m.provider_sku,
+            item_id: Some(m.item_id),
+        })
+        .collect())
+}
+
+/// Maps a provider variant to a variant of one of the merchant's items (a
+/// new variant id when `variant_id` is absent).
+pub async fn map_variant<C: ConnectionTrait>(
+    db: &C,
+    actor: Actor,
+    merchant_id: Uuid,
+    mapping: crate::model::VariantMapping,
+) -> AppResult<crate::model::VariantMapping> {
+    use entity::{item_mapping, variant_mapping};
+    let id = mapping.provider_variant_id.trim().to_string();
+    if id.is_empty() || id.len() > 200 {
+        return Err(AppError::field(
+            "provider_variant_id",
+            "The provider variant id is required (at most 200 characters).",
+        ));
+    }
+    if !registry::all().iter().any(|a| a.name() == mapping.provider) {
+        return Err(AppError::field("provider", "Unknown provider."));
+    }
+    // The item must be one of the merchant's (known through a SKU mapping).
+    item_mapping::Entity::find()
+        .filter(item_mapping::Column::MerchantId.eq(merchant_id))
+        .filter(item_mapping::Column::ItemId.eq(mapping.item_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such item.".into()))?;
+    let variant_id = mapping.variant_id.unwrap_or_else(Uuid::now_v7);
+    variant_mapping::Entity::delete_many()
+        .filter(variant_mapping::Column::MerchantId.eq(merchant_id))
+        .filter(variant_mapping::Column::Provider.eq(mapping.provider.clone()))
+        .filter(variant_mapping::Column::ProviderVariantId.eq(id.clone()))
+        .exec(db)
+        .await?;
+    variant_mapping::ActiveModel {
+        merchant_id: Set(merchant_id),
+        provider: Set(mapping.provider.clone()),
+        provider_variant_id: Set(id.clone()),
+        item_id: Set(mapping.item_id),
+        variant_id: Set(variant_id),
+        created_at: Set(entity::now()),
+    }
+    .insert(db)
+    .await?;
+    let out = crate::model::VariantMapping {
+        provider: mapping.provider,
+        provider_variant_id: id,
+        item_id: mapping.item_id,
+        variant_id: Some(variant_id),
+    };
+    audit::record(
+        db,
+        Some(merchant_id),
+        actor,
+        "variant_mapping.set",
+        format!(
+            "variant_mapping:{}:{}",
+            out.provider, out.provider_variant_id
+        ),
+        None,
+        Some(serde_json::to_value(&out).unwrap_or_default()),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// The merchant's variant mappings.
+pub async fn variant_mappings<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+) -> AppResult<Vec<crate::model::VariantMapping>> {
+    use entity::variant_mapping;
+    Ok(variant_mapping::Entity::find()
+        .filter(variant_mapping::Column::MerchantId.eq(merchant_id))
+        .order_by_asc(variant_mapping::Column::Provider)
+        .order_by_asc(variant_mapping::Column::ProviderVariantId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| crate::model::VariantMapping {
+            provider: m.provider,
+            provider_variant_id: m.provider_variant_id,
+            item_id: m.item_id,
+            variant_id: Some(m.variant_id),
+        })
+        .collect())
+}

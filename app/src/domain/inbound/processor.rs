@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use entity::{
-    catalog_item, inbound_event, item_mapping, outbox, provider_connection, store_mapping,
-    store_status,
+    catalog_item, catalog_variant, inbound_event, inbound_idempotency, item_mapping, outbox,
+    provider_connection, store_mapping, store_status, variant_mapping,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -24,7 +24,22 @@ use super::adapter::{Family, SourceCommand, Topic};
 use super::blob::BlobStore;
 use super::canonical;
 use super::registry;
+use super::transform::{self, TransformFailure, Transformed};
+use crate::domain::scripts::Transformers;
 use crate::error::AppResult;
+
+/// What processing needs besides the database.
+#[derive(Clone)]
+pub struct Pipeline {
+    /// Where raw bodies are.
+    pub blobs: Arc<dyn BlobStore>,
+    /// JS transformers of scripted adapters.
+    pub transformers: Transformers,
+    /// Provider connections as the gateway resolves them.
+    pub connections: super::connection_cache::ConnectionCache,
+    /// The single-writer gate (SQLite only).
+    pub gate: Option<Arc<super::write_gate::WriteGate>>,
+}
 
 /// How long a processor may hold an event before another may take it.
 const CLAIM_SECS: i64 = 60;
@@ -42,7 +57,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    fn class(&self) -> &'static str {
+    pub fn class(&self) -> &'static str {
         match self {
             Failure::Mapping(_) => inbound_event::failure::MAPPING,
             Failure::Validation(_) => inbound_event::failure::VALIDATION,
@@ -50,7 +65,7 @@ impl Failure {
         }
     }
 
-    fn reason(&self) -> &str {
+    pub fn reason(&self) -> &str {
         match self {
             Failure::Mapping(r) | Failure::Validation(r) | Failure::Processing(r) => r,
         }
@@ -65,7 +80,7 @@ impl Failure {
 /// for the whole batch, and one event's error cannot undo another's work.
 pub async fn process_batch(
     db: &DatabaseConnection,
-    blobs: &Arc<dyn BlobStore>,
+    pipeline: &Pipeline,
     limit: u64,
 ) -> AppResult<usize> {
     let now = entity::now();
@@ -88,6 +103,10 @@ pub async fn process_batch(
     let token = now
         + time::Duration::seconds(CLAIM_SECS)
         + time::Duration::nanoseconds(i64::from(rand::random::<u32>() % 1_000_000));
+    let claim_guard = match &pipeline.gate {
+        Some(g) => Some(g.background().await),
+        None => None,
+    };
     inbound_event::Entity::update_many()
         .col_expr(
             inbound_event::Column::ClaimedUntil,
@@ -102,6 +121,7 @@ pub async fn process_batch(
         .filter(free)
         .exec(db)
         .await?;
+    drop(claim_guard);
     let claimed = inbound_event::Entity::find()
         .filter(inbound_event::Column::Id.is_in(ids))
         .filter(inbound_event::Column::ClaimedUntil.eq(token))
@@ -113,10 +133,25 @@ pub async fn process_batch(
     let mut planned = Vec::with_capacity(claimed.len());
     let mut created = Created::new();
     for event in &claimed {
-        planned.push(plan(db, blobs, event, &mut created).await);
+        planned.push(plan(db, pipeline, event, &mut created).await);
     }
-    let txn = db.begin().await?;
+    let mut guard = match &pipeline.gate {
+        Some(g) => Some(g.background().await),
+        None => None,
+    };
+    let mut txn = db.begin().await?;
     for (event, planned) in claimed.iter().zip(planned) {
+        if let (Some(gate), Some(_)) = (&pipeline.gate, &guard) {
+            if gate.urgent_waiting() {
+                // An acknowledgement is waiting: commit what is done, let
+                // it in, and go on in a new transaction.
+                txn.commit().await?;
+                guard = None;
+                tokio::task::yield_now().await;
+                guard = Some(gate.background().await);
+                txn = db.begin().await?;
+            }
+        }
         let savepoint = txn.begin().await?;
         match record(&savepoint, event, planned).await {
             Ok(()) => savepoint.commit().await?,
@@ -133,6 +168,7 @@ pub async fn process_batch(
         }
     }
     txn.commit().await?;
+    drop(guard);
     Ok(claimed.len())
 }
 
@@ -163,7 +199,7 @@ async fn claim(db: &DatabaseConnection, id: Uuid) -> AppResult<bool> {
 /// back to `received` and is processed at once.
 pub async fn replay(
     db: &DatabaseConnection,
-    blobs: &Arc<dyn BlobStore>,
+    pipeline: &Pipeline,
     merchant_id: Uuid,
     id: Uuid,
 ) -> AppResult<inbound_event::Model> {
@@ -174,6 +210,35 @@ pub async fn replay(
         .ok_or_else(|| crate::error::AppError::NotFound("No such inbound event.".into()))?;
     if event.status != inbound_event::status::FAILED {
         return Ok(event);
+    }
+    if let Some(original) = take_key(db, &event).await? {
+        // A retry of the same delivery was accepted meanwhile: this one
+        // must not run twice.
+        inbound_event::Entity::update_many()
+            .col_expr(
+                inbound_event::Column::Status,
+                Expr::value(inbound_event::status::DUPLICATE),
+            )
+            .col_expr(
+                inbound_event::Column::FailureClass,
+                Expr::value(Some(inbound_event::failure::DUPLICATE)),
+            )
+            .col_expr(
+                inbound_event::Column::FailureReason,
+                Expr::value(Some(format!("repeat of event {original}"))),
+            )
+            .col_expr(
+                inbound_event::Column::DuplicateOf,
+                Expr::value(Some(original)),
+            )
+            .filter(inbound_event::Column::Id.eq(id))
+            .filter(inbound_event::Column::Status.eq(inbound_event::status::FAILED))
+            .exec(db)
+            .await?;
+        return Ok(inbound_event::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .unwrap_or(event));
     }
     inbound_event::Entity::update_many()
         .col_expr(
@@ -191,7 +256,7 @@ pub async fn replay(
     if claim(db, id).await? {
         let fresh = inbound_event::Entity::find_by_id(id).one(db).await?;
         if let Some(fresh) = fresh {
-            process_one(db, blobs, fresh).await?;
+            process_one(db, pipeline, fresh).await?;
         }
     }
     Ok(inbound_event::Entity::find_by_id(id)
@@ -200,12 +265,47 @@ pub async fn replay(
         .unwrap_or(event))
 }
 
+/// Makes sure the event holds its idempotency key (one refused before its
+/// acknowledgement holds none); answers the event that holds it if another
+/// does.
+async fn take_key(
+    db: &DatabaseConnection,
+    event: &inbound_event::Model,
+) -> AppResult<Option<Uuid>> {
+    inbound_idempotency::Entity::insert(inbound_idempotency::ActiveModel {
+        provider: Set(event.provider.clone()),
+        merchant_id: Set(event.merchant_id),
+        key: Set(event.idempotency_key.clone()),
+        event_id: Set(event.id),
+        created_at: Set(entity::now()),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            inbound_idempotency::Column::Provider,
+            inbound_idempotency::Column::MerchantId,
+            inbound_idempotency::Column::Key,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let holder = inbound_idempotency::Entity::find()
+        .filter(inbound_idempotency::Column::Provider.eq(event.provider.clone()))
+        .filter(inbound_idempotency::Column::MerchantId.eq(event.merchant_id))
+        .filter(inbound_idempotency::Column::Key.eq(event.idempotency_key.clone()))
+        .one(db)
+        .await?
+        .map(|k| k.event_id);
+    Ok(holder.filter(|h| *h != event.id))
+}
+
 async fn process_one<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    blobs: &Arc<dyn BlobStore>,
+    pipeline: &Pipeline,
     event: inbound_event::Model,
 ) -> AppResult<()> {
-    let planned = plan(db, blobs, &event, &mut Created::new()).await;
+    let planned = plan(db, pipeline, &event, &mut Created::new()).await;
     record(db, &event, planned).await
 }
 
@@ -215,16 +315,22 @@ async fn process_one<C: ConnectionTrait + TransactionTrait>(
 async fn record<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     event: &inbound_event::Model,
-    planned: Result<Plan, Failure>,
+    planned: Result<Planned, Failure>,
 ) -> AppResult<()> {
     let plan = match planned {
-        Ok(plan) => plan,
+        Ok(Planned::Apply(plan)) => plan,
+        Ok(Planned::Skip(reason)) => return skip(db, event, &reason).await,
+        Ok(Planned::Forward {
+            install_id,
+            payload,
+        }) => return forward(db, event, install_id, payload).await,
         Err(failure) => return fail(db, event, failure).await,
     };
     let txn = db.begin().await?;
     let outcome = Outcome {
         status: inbound_event::status::PROCESSED,
-        failure: None,
+        class: None,
+        reason: None,
         location: Some((plan.location, plan.provider_store_id.clone())),
     };
     if !finish(&txn, event, outcome).await? {
@@ -237,10 +343,12 @@ async fn record<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
-/// How an event ends: its status, failure (class, reason) and location.
+/// How an event ends: its status, failure class, reason (of a failure or
+/// a skip) and location.
 struct Outcome<'a> {
     status: &'static str,
-    failure: Option<&'a Failure>,
+    class: Option<&'static str>,
+    reason: Option<&'a str>,
     location: Option<(Uuid, String)>,
 }
 
@@ -256,11 +364,11 @@ async fn finish<C: ConnectionTrait>(
         .col_expr(inbound_event::Column::Status, Expr::value(outcome.status))
         .col_expr(
             inbound_event::Column::FailureClass,
-            Expr::value(outcome.failure.map(|f| f.class().to_string())),
+            Expr::value(outcome.class.map(str::to_string)),
         )
         .col_expr(
             inbound_event::Column::FailureReason,
-            Expr::value(outcome.failure.map(|f| f.reason().to_string())),
+            Expr::value(outcome.reason.map(str::to_string)),
         )
         .col_expr(
             inbound_event::Column::ProcessedAt,
@@ -299,6 +407,16 @@ enum Canonical {
         available: bool,
         created: bool,
     },
+    UpsertVariant {
+        item_id: Uuid,
+        variant_id: Uuid,
+        provider_variant: String,
+        name: String,
+        price_minor: i64,
+        currency: String,
+        available: bool,
+        created: bool,
+    },
     UpdateAvailability {
         item_id: Uuid,
         sku: String,
@@ -329,6 +447,22 @@ struct Plan {
     commands: Vec<Canonical>,
 }
 
+/// What to do with an event.
+enum Planned {
+    Apply(Plan),
+    /// The script's skip sentinel: nothing to apply.
+    Skip(String),
+    /// A partner's event (seed 001): forwarded as a canonical event on
+    /// `partner.events`, keyed by install.
+    Forward {
+        install_id: Uuid,
+        payload: Value,
+    },
+}
+
+/// The family of `POST /v1/integrations/{slug}/webhook` deliveries.
+pub const PARTNER_FAMILY: &str = "partner";
+
 /// The event, still received and still under the claim this worker read.
 fn mine(event: &inbound_event::Model) -> sea_orm::Condition {
     let claim = match event.claimed_until {
@@ -347,13 +481,13 @@ type Created = HashMap<(Uuid, String, String), Uuid>;
 
 async fn plan<C: ConnectionTrait>(
     db: &C,
-    blobs: &Arc<dyn BlobStore>,
+    pipeline: &Pipeline,
     event: &inbound_event::Model,
     created_in_batch: &mut Created,
-) -> Result<Plan, Failure> {
+) -> Result<Planned, Failure> {
     let processing = |e: &dyn std::fmt::Display| Failure::Processing(e.to_string());
     let key = event.blob_key.clone();
-    let store = blobs.clone();
+    let store = pipeline.blobs.clone();
     let body = tokio::task::spawn_blocking(move || store.get(&key))
         .await
         .map_err(|e| processing(&e))?
@@ -362,6 +496,16 @@ async fn plan<C: ConnectionTrait>(
         return Err(Failure::Processing(
             "raw payload does not match its checksum".into(),
         ));
+    }
+    if event.family == PARTNER_FAMILY {
+        let envelope = crate::domain::partner_webhooks::Envelope::parse(&body)
+            .map_err(|e| Failure::Validation(e.to_string()))?;
+        return Ok(Planned::Forward {
+            install_id: event.connection_id,
+            payload: json!({"type": "PartnerEvent", "integration": event.provider,
+                "install_id": event.connection_id, "event_id": envelope.event_id,
+                "event_type": envelope.kind, "data": envelope.data}),
+        });
     }
     let family = match event.family.as_str() {
         "pos" => Family::Pos,
@@ -372,14 +516,28 @@ async fn plan<C: ConnectionTrait>(
         .ok_or_else(|| Failure::Processing(format!("no adapter {}", event.provider)))?;
     let topic = Topic::parse(&event.topic)
         .ok_or_else(|| Failure::Processing(format!("unknown topic {}", event.topic)))?;
-    let parsed = adapter
-        .parse(topic, &body)
-        .map_err(|e| Failure::Validation(e.to_string()))?;
     let connection = provider_connection::Entity::find_by_id(event.connection_id)
         .one(db)
         .await
         .map_err(|e| processing(&e))?
         .ok_or_else(|| Failure::Mapping("the provider connection was removed".into()))?;
+    let input = || {
+        transform::script_input(
+            &event.provider,
+            topic,
+            Some(&connection.account_id),
+            &event.headers,
+            &body,
+        )
+    };
+    let parsed = match transform::transform(adapter, &pipeline.transformers, topic, input, &body)
+        .await
+    {
+        Ok(Transformed::Parsed(parsed)) => parsed,
+        Ok(Transformed::Skip(reason)) => return Ok(Planned::Skip(reason)),
+        Err(e @ TransformFailure::Malformed(_)) => return Err(Failure::Validation(e.to_string())),
+        Err(e) => return Err(Failure::Processing(e.to_string())),
+    };
     let store_id = parsed
         .store
         .clone()
@@ -403,6 +561,7 @@ async fn plan<C: ConnectionTrait>(
         .iter()
         .filter_map(|c| match c {
             SourceCommand::Item { sku, .. }
+            | SourceCommand::Variant { sku, .. }
             | SourceCommand::Availability { sku, .. }
             | SourceCommand::StockDelta { sku, .. }
             | SourceCommand::StockLevel { sku, .. }
@@ -410,6 +569,28 @@ async fn plan<C: ConnectionTrait>(
             SourceCommand::StoreStatus { .. } => None,
         })
         .collect();
+    let provider_variants: Vec<String> = parsed
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            SourceCommand::Variant { variant, .. } => Some(variant.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut variants: HashMap<String, (Uuid, Uuid)> = if provider_variants.is_empty() {
+        HashMap::new()
+    } else {
+        variant_mapping::Entity::find()
+            .filter(variant_mapping::Column::MerchantId.eq(event.merchant_id))
+            .filter(variant_mapping::Column::Provider.eq(event.provider.clone()))
+            .filter(variant_mapping::Column::ProviderVariantId.is_in(provider_variants))
+            .all(db)
+            .await
+            .map_err(|e| processing(&e))?
+            .into_iter()
+            .map(|m| (m.provider_variant_id, (m.item_id, m.variant_id)))
+            .collect()
+    };
     let mut items: HashMap<String, Uuid> = item_mapping::Entity::find()
         .filter(item_mapping::Column::MerchantId.eq(event.merchant_id))
         .filter(item_mapping::Column::Provider.eq(event.provider.clone()))
@@ -474,6 +655,63 @@ async fn plan<C: ConnectionTrait>(
                     created,
                 }
             }
+            SourceCommand::Variant {
+                sku,
+                variant,
+                name,
+                price,
+                currency,
+                available,
+            } => {
+                let item_id = mapped(&sku, &items)?;
+                let batch_key = (
+                    event.merchant_id,
+                    event.provider.clone(),
+                    format!("variant:{variant}"),
+                );
+                let (variant_id, created) = match variants.get(&variant) {
+                    Some((parent, _)) if *parent != item_id => {
+                        return Err(Failure::Mapping(format!(
+                            "variant {variant:?} of {} is mapped to another item than SKU {sku:?}",
+                            event.provider
+                        )))
+                    }
+                    Some((_, id)) => (*id, false),
+                    None if connection.allow_new_items => {
+                        match created_in_batch.get(&batch_key) {
+                            Some(id) => (*id, true),
+                            None => {
+                                let id = Uuid::now_v7();
+                                variants.insert(variant.clone(), (item_id, id));
+                                created_in_batch.insert(batch_key, id);
+                                (id, true)
+                            }
+                        }
+                    }
+                    None => {
+                        return Err(Failure::Mapping(format!(
+                            "variant {variant:?} of {} is not mapped (map it, or allow new items on the connection)",
+                            event.provider
+                        )))
+                    }
+                };
+                if name.trim().is_empty() {
+                    return Err(Failure::Validation(format!(
+                        "variant {variant:?} has no name"
+                    )));
+                }
+                Canonical::UpsertVariant {
+                    item_id,
+                    variant_id,
+                    provider_variant: variant,
+                    name,
+                    price_minor: canonical::price_minor(&price, &currency)
+                        .map_err(Failure::Validation)?,
+                    currency,
+                    available: available.unwrap_or(true),
+                    created,
+                }
+            }
             SourceCommand::Availability { sku, available } => Canonical::UpdateAvailability {
                 item_id: mapped(&sku, &items)?,
                 sku,
@@ -509,11 +747,51 @@ async fn plan<C: ConnectionTrait>(
             }
         });
     }
-    Ok(Plan {
+    // Updates need the item on this location's catalog: an update for an
+    // item the location does not list yet is a mapping failure, not a
+    // silent no-op.
+    let listed_here: std::collections::HashSet<Uuid> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Canonical::UpsertMenuItem { item_id, .. } => Some(*item_id),
+            _ => None,
+        })
+        .collect();
+    let updated: Vec<(Uuid, String)> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Canonical::UpdateAvailability { item_id, sku, .. }
+            | Canonical::UpdateStockLevel { item_id, sku, .. }
+            | Canonical::UpdatePrice { item_id, sku, .. } => Some((*item_id, sku.clone())),
+            Canonical::UpsertVariant { item_id, .. } => Some((*item_id, String::new())),
+            _ => None,
+        })
+        .filter(|(id, _)| !listed_here.contains(id))
+        .collect();
+    if !updated.is_empty() {
+        let ids: Vec<Uuid> = updated.iter().map(|(id, _)| *id).collect();
+        let on_catalog: std::collections::HashSet<Uuid> = catalog_item::Entity::find()
+            .select_only()
+            .column(catalog_item::Column::ItemId)
+            .filter(catalog_item::Column::LocationId.eq(location))
+            .filter(catalog_item::Column::ItemId.is_in(ids))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| processing(&e))?
+            .into_iter()
+            .collect();
+        if let Some((_, sku)) = updated.iter().find(|(id, _)| !on_catalog.contains(id)) {
+            return Err(Failure::Mapping(format!(
+                "item {sku:?} is not on the catalog of the location store {store_id:?} maps to yet; send its menu or feed first"
+            )));
+        }
+    }
+    Ok(Planned::Apply(Plan {
         location,
         provider_store_id: store_id,
         commands,
-    })
+    }))
 }
 
 async fn emit<C: ConnectionTrait>(
@@ -662,12 +940,18 @@ async fn apply<C: ConnectionTrait>(
                         created_at: Set(now),
                     });
                 }
+                // A POS menu item; a catalog item from warehouses and feeds.
+                let command = if event.family == "pos" {
+                    "UpsertMenuItem"
+                } else {
+                    "UpsertCatalogItem"
+                };
                 bulk.emit(
                     event,
                     "catalog.commands",
                     "command",
                     item_id.to_string(),
-                    json!({"type": "UpsertMenuItem", "item_id": item_id, "location_id": location,
+                    json!({"type": command, "item_id": item_id, "location_id": location,
                     "sku": sku, "name": name, "category": category, "price_minor": price_minor,
                     "currency": currency, "unit": unit, "available": available}),
                 );
@@ -695,6 +979,75 @@ async fn apply<C: ConnectionTrait>(
                     unit: Set(unit),
                     updated_at: Set(now),
                 });
+            }
+            Canonical::UpsertVariant {
+                item_id,
+                variant_id,
+                provider_variant,
+                name,
+                price_minor,
+                currency,
+                available,
+                created,
+            } => {
+                if created {
+                    variant_mapping::Entity::insert(variant_mapping::ActiveModel {
+                        merchant_id: Set(event.merchant_id),
+                        provider: Set(event.provider.clone()),
+                        provider_variant_id: Set(provider_variant.clone()),
+                        item_id: Set(item_id),
+                        variant_id: Set(variant_id),
+                        created_at: Set(now),
+                    })
+                    .on_conflict(
+                        OnConflict::columns([
+                            variant_mapping::Column::MerchantId,
+                            variant_mapping::Column::Provider,
+                            variant_mapping::Column::ProviderVariantId,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_without_returning(db)
+                    .await?;
+                }
+                emit(db, event, "catalog.commands", "command", item_id.to_string(),
+                    json!({"type": "UpsertVariant", "item_id": item_id, "variant_id": variant_id,
+                           "location_id": location, "provider_variant_id": provider_variant, "name": name,
+                           "price_minor": price_minor, "currency": currency, "available": available})).await?;
+                emit(db, event, "catalog.events", "event", item_id.to_string(),
+                    json!({"type": "VariantUpserted", "item_id": item_id, "variant_id": variant_id, "location_id": location})).await?;
+                emit(db, event, "pricing.events", "event", item_id.to_string(),
+                    json!({"type": "PriceSet", "item_id": item_id, "variant_id": variant_id, "location_id": location,
+                           "price_minor": price_minor, "currency": currency})).await?;
+                catalog_variant::Entity::insert(catalog_variant::ActiveModel {
+                    merchant_id: Set(event.merchant_id),
+                    location_id: Set(location),
+                    variant_id: Set(variant_id),
+                    item_id: Set(item_id),
+                    provider_variant_id: Set(provider_variant),
+                    name: Set(name),
+                    price_minor: Set(price_minor),
+                    currency: Set(currency),
+                    available: Set(available),
+                    updated_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::columns([
+                        catalog_variant::Column::LocationId,
+                        catalog_variant::Column::VariantId,
+                    ])
+                    .update_columns([
+                        catalog_variant::Column::Name,
+                        catalog_variant::Column::PriceMinor,
+                        catalog_variant::Column::Currency,
+                        catalog_variant::Column::Available,
+                        catalog_variant::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
             }
             Canonical::UpdateAvailability {
                 item_id,
@@ -811,7 +1164,8 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
     let txn = db.begin().await?;
     let outcome = Outcome {
         status: inbound_event::status::FAILED,
-        failure: Some(&failure),
+        class: Some(failure.class()),
+        reason: Some(failure.reason()),
         location: None,
     };
     if !finish(&txn, event, outcome).await? {
@@ -830,5 +1184,52 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
     .await?;
     txn.commit().await?;
     tracing::info!(event = %event.id, class = failure.class(), reason = failure.reason(), "inbound event failed");
+    Ok(())
+}
+
+/// Ends an event the script skipped: acknowledged, nothing applied.
+async fn skip<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    reason: &str,
+) -> AppResult<()> {
+    let outcome = Outcome {
+        status: inbound_event::status::SKIPPED,
+        class: None,
+        reason: Some(reason),
+        location: None,
+    };
+    finish(db, event, outcome).await?;
+    Ok(())
+}
+
+/// Ends a partner event: forwarded on `partner.events`, in one commit.
+async fn forward<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    install_id: Uuid,
+    payload: Value,
+) -> AppResult<()> {
+    let txn = db.begin().await?;
+    let outcome = Outcome {
+        status: inbound_event::status::PROCESSED,
+        class: None,
+        reason: None,
+        location: None,
+    };
+    if !finish(&txn, event, outcome).await? {
+        txn.rollback().await?;
+        return Ok(());
+    }
+    emit(
+        &txn,
+        event,
+        "partner.events",
+        "event",
+        install_id.to_string(),
+        payload,
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }

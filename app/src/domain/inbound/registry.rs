@@ -7,6 +7,7 @@ static ADAPTERS: &[&dyn ProviderAdapter] = &[
     &adapters::restopos::RestoPos,
     &adapters::wms::Wms,
     &adapters::sellerfeed::SellerFeed,
+    &adapters::square::Square,
 ];
 
 /// The adapter for `{family}/{provider}`, if there is one.

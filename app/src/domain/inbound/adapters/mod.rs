@@ -2,4 +2,5 @@
 
 pub mod restopos;
 pub mod sellerfeed;
+pub mod square;
 pub mod wms;

@@ -36,6 +36,19 @@ struct MenuItem {
     currency: String,
     #[serde(default)]
     available: Option<bool>,
+    /// Sizes or flavours, each with its own price (the item's currency).
+    #[serde(default)]
+    variants: Vec<MenuVariant>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MenuVariant {
+    id: String,
+    name: String,
+    price: serde_json::Value,
+    #[serde(default)]
+    available: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -120,14 +133,29 @@ impl ProviderAdapter for RestoPos {
                     commands: b
                         .items
                         .into_iter()
-                        .map(|i| SourceCommand::Item {
-                            sku: i.sku,
-                            name: i.name,
-                            category: i.category,
-                            price: price_text(&i.price),
-                            currency: i.currency,
-                            unit: None,
-                            available: i.available,
+                        .flat_map(|i| {
+                            let variants: Vec<SourceCommand> = i
+                                .variants
+                                .iter()
+                                .map(|v| SourceCommand::Variant {
+                                    sku: i.sku.clone(),
+                                    variant: v.id.clone(),
+                                    name: v.name.clone(),
+                                    price: price_text(&v.price),
+                                    currency: i.currency.clone(),
+                                    available: v.available,
+                                })
+                                .collect();
+                            std::iter::once(SourceCommand::Item {
+                                sku: i.sku,
+                                name: i.name,
+                                category: i.category,
+                                price: price_text(&i.price),
+                                currency: i.currency,
+                                unit: None,
+                                available: i.available,
+                            })
+                            .chain(variants)
                         })
                         .collect(),
                 })
@@ -183,6 +211,7 @@ mod tests {
             headers,
             body,
             remote_ip: None,
+            url: "https://plugboard.test/hook",
         }
     }
 
@@ -225,10 +254,14 @@ mod tests {
 
     #[test]
     fn parses_each_topic() {
-        let menu = br#"{"store_id":"s1","items":[{"sku":"A1","name":"Nasi","price":25000,"currency":"IDR"}]}"#;
+        let menu = br#"{"store_id":"s1","items":[{"sku":"A1","name":"Nasi","price":25000,"currency":"IDR","variants":[{"id":"A1-L","name":"Large","price":"30000"}]}]}"#;
         let p = RestoPos.parse(Topic::Menu, menu).unwrap();
         assert_eq!(p.store.as_deref(), Some("s1"));
         assert!(matches!(&p.commands[0], SourceCommand::Item { price, .. } if price == "25000"));
+        assert!(
+            matches!(&p.commands[1], SourceCommand::Variant { sku, variant, price, currency, .. }
+                if sku == "A1" && variant == "A1-L" && price == "30000" && currency == "IDR")
+        );
         let inv = br#"{"store_id":"s1","items":[{"sku":"A1","available":false}]}"#;
         assert_eq!(
             RestoPos.parse(Topic::Inventory, inv).unwrap().commands,

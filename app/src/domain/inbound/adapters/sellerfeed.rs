@@ -117,6 +117,7 @@ mod tests {
             headers: &headers,
             body,
             remote_ip: None,
+            url: "https://plugboard.test/hook",
         };
         assert_eq!(SellerFeed.verify(&d, b"key-123", 0), Ok(()));
         assert_eq!(

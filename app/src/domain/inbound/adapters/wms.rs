@@ -137,6 +137,7 @@ mod tests {
             headers: &headers,
             body,
             remote_ip: None,
+            url: "https://plugboard.test/hook",
         };
         assert_eq!(Wms.verify(&d, b"k", 0), Ok(()));
         assert_eq!(Wms.verify(&d, b"x", 0), Err(AuthFailure::SignatureMismatch));

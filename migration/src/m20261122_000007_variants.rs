@@ -1,0 +1,108 @@
+//! Item variants (sizes, flavours): provider variant → variant mappings and
+//! the per-location variant read model.
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Merchants {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Locations {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum VariantMappings {
+    Table,
+    MerchantId,
+    Provider,
+    ProviderVariantId,
+    ItemId,
+    VariantId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum CatalogVariants {
+    Table,
+    MerchantId,
+    LocationId,
+    VariantId,
+    ItemId,
+    ProviderVariantId,
+    Name,
+    PriceMinor,
+    Currency,
+    Available,
+    UpdatedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(VariantMappings::Table)
+                .col(uuid(VariantMappings::MerchantId))
+                .col(string(VariantMappings::Provider))
+                .col(string(VariantMappings::ProviderVariantId))
+                .col(uuid(VariantMappings::ItemId))
+                .col(uuid(VariantMappings::VariantId))
+                .col(timestamp_with_time_zone(VariantMappings::CreatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(VariantMappings::MerchantId)
+                        .col(VariantMappings::Provider)
+                        .col(VariantMappings::ProviderVariantId),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(VariantMappings::Table, VariantMappings::MerchantId)
+                        .to(Merchants::Table, Merchants::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(CatalogVariants::Table)
+                .col(uuid(CatalogVariants::MerchantId))
+                .col(uuid(CatalogVariants::LocationId))
+                .col(uuid(CatalogVariants::VariantId))
+                .col(uuid(CatalogVariants::ItemId))
+                .col(string(CatalogVariants::ProviderVariantId))
+                .col(string(CatalogVariants::Name))
+                .col(big_integer(CatalogVariants::PriceMinor))
+                .col(string(CatalogVariants::Currency))
+                .col(boolean(CatalogVariants::Available))
+                .col(timestamp_with_time_zone(CatalogVariants::UpdatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(CatalogVariants::LocationId)
+                        .col(CatalogVariants::VariantId),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(CatalogVariants::Table, CatalogVariants::LocationId)
+                        .to(Locations::Table, Locations::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(CatalogVariants::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(VariantMappings::Table).to_owned())
+            .await
+    }
+}
