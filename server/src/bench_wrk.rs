@@ -13,7 +13,7 @@ use crate::bench::{setup_err, BenchError, Target};
 const PER_SECOND_CEILING: u64 = 20_000;
 
 /// What wrk measured.
-pub struct WrkResult {
+pub(crate) struct WrkResult {
     pub requests: u64,
     pub non_2xx: u64,
     pub per_sec: f64,
@@ -53,7 +53,7 @@ end
 "#;
 
 /// Runs wrk against `target` for `duration` with `connections` connections.
-pub fn run(
+pub(crate) fn run(
     target: &Target,
     dir: &Path,
     connections: usize,

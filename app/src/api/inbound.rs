@@ -9,7 +9,7 @@ use crate::model::{
 
 /// Everything the inbound page shows.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct InboundSetup {
+pub struct InboundOverview {
     /// Adapter names a connection can use.
     pub providers: Vec<String>,
     pub connections: Vec<ProviderConnection>,
@@ -20,8 +20,8 @@ pub struct InboundSetup {
 }
 
 /// The merchant's connections, mappings and newest deliveries.
-#[server(endpoint = "inbound_setup")]
-pub async fn inbound_setup() -> Result<InboundSetup, AppError> {
+#[server(endpoint = "load_inbound")]
+pub async fn load_inbound() -> Result<InboundOverview, AppError> {
     super::finish(
         async move {
             use crate::domain::inbound::{connections, registry};
@@ -32,7 +32,7 @@ pub async fn inbound_setup() -> Result<InboundSetup, AppError> {
                 .collect();
             providers.sort();
             providers.dedup();
-            Ok(InboundSetup {
+            Ok(InboundOverview {
                 providers,
                 connections: connections::list(&state.db, merchant).await?,
                 store_mappings: connections::store_mappings(&state.db, merchant).await?,

@@ -129,8 +129,8 @@ pub async fn set_external_id(
 }
 
 /// One location's catalog and status, as the inbound pipeline built it.
-#[server(endpoint = "location_catalog")]
-pub async fn location_catalog(id: String) -> Result<crate::model::LocationCatalog, AppError> {
+#[server(endpoint = "get_location_catalog")]
+pub async fn get_location_catalog(id: String) -> Result<crate::model::LocationCatalog, AppError> {
     super::finish(
         async move {
             let (state, _, merchant) = crate::session::merchant_context().await?;

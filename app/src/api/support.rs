@@ -62,8 +62,8 @@ pub async fn support_events(
 }
 
 /// One event in full.
-#[server(endpoint = "support_event")]
-pub async fn support_event(id: String) -> Result<SupportEventDetail, AppError> {
+#[server(endpoint = "load_support_event")]
+pub async fn load_support_event(id: String) -> Result<SupportEventDetail, AppError> {
     super::finish(
         async move {
             let (state, _) = crate::session::support_context().await?;

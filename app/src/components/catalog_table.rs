@@ -23,8 +23,8 @@ pub fn CatalogTable(catalog: LocationCatalog) -> impl IntoView {
                 <table class="table" data-testid="location-catalog">
                     <thead><tr><th>"Item"</th><th>"SKU"</th><th>"Category"</th><th>"Price"</th><th>"Available"</th><th>"Stock"</th><th>"Variants"</th><th>"Updated"</th></tr></thead>
                     <tbody>
-                        {catalog.items.into_iter().map(|i| view! {
-                            <tr data-sku=i.sku.clone()>
+                        {catalog.items.into_iter().map(|i| { let sku = i.sku.clone(); view! {
+                            <tr data-sku=sku>
                                 <td>{i.name}</td>
                                 <td><code>{i.sku}</code></td>
                                 <td>{i.category}</td>
@@ -36,7 +36,7 @@ pub fn CatalogTable(catalog: LocationCatalog) -> impl IntoView {
                                 )).collect::<Vec<_>>().join(" · ")}</td>
                                 <td class="small">{i.updated_at}</td>
                             </tr>
-                        }).collect_view()}
+                        }}).collect_view()}
                     </tbody>
                 </table>
             }.into_any()

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::inbound::{
-    inbound_setup, AddConnection, AddItemMapping, AddStoreMapping, InboundSetup, RemoveConnection,
-    ReplayDelivery,
+    load_inbound, AddConnection, AddItemMapping, AddStoreMapping, InboundOverview,
+    RemoveConnection, ReplayDelivery,
 };
 use crate::components::auth::RequireUser;
 use crate::components::form::{last_error, ErrorBanner, FieldMessage};
@@ -47,7 +47,7 @@ fn Inbound() -> impl IntoView {
                 a.replay.version().get(),
             )
         },
-        |_| inbound_setup(),
+        |_| load_inbound(),
     );
     let created = move || {
         a.add.value().get().and_then(|r| r.ok()).map(|c| {
@@ -81,7 +81,7 @@ fn Inbound() -> impl IntoView {
 }
 
 #[component]
-fn Setup(s: InboundSetup, a: Actions) -> impl IntoView {
+fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
     let add_error = last_error(a.add.value());
     let store_error = last_error(a.store.value());
     let provider_options = move |list: &[String]| {
@@ -105,8 +105,9 @@ fn Setup(s: InboundSetup, a: Actions) -> impl IntoView {
         .cloned()
         .map(|c| {
             let id = c.id.to_string();
+            let account = c.account_id.clone();
             view! {
-                <tr data-connection=c.account_id.clone()>
+                <tr data-connection=account>
                     <td>{c.provider}</td><td><code>{c.account_id}</code></td>
                     <td>{if c.allow_new_items { "creates items" } else { "mapped SKUs only" }}</td>
                     <td>{if c.ip_allowlist.is_empty() { "any address".to_string() } else { c.ip_allowlist.join(", ") }}</td>
@@ -137,6 +138,11 @@ fn Setup(s: InboundSetup, a: Actions) -> impl IntoView {
             view! { <tr><td>{m.provider}</td><td><code>{m.provider_sku}</code></td><td class="small">{m.item_id.map(|i| i.to_string()).unwrap_or_default()}</td></tr> }
         })
         .collect_view();
+    let (providers_a, providers_b, providers_c) = (
+        provider_options(&s.providers),
+        provider_options(&s.providers),
+        provider_options(&s.providers),
+    );
     let location_options = s
         .locations
         .iter()
@@ -153,8 +159,9 @@ fn Setup(s: InboundSetup, a: Actions) -> impl IntoView {
                 Some(c) if failed => format!("failed · {c}"),
                 _ => e.status.clone(),
             };
+            let row_id = id.clone();
             view! {
-                <tr data-event=id.clone()>
+                <tr data-event=row_id>
                     <td class="small">{e.received_at}</td>
                     <td>{format!("{} / {}", e.provider, e.topic)}</td>
                     <td><span class="badge">{status}</span></td>
@@ -178,7 +185,7 @@ fn Setup(s: InboundSetup, a: Actions) -> impl IntoView {
             </table>
             <ErrorBanner error=add_error/>
             <ActionForm action=a.add attr:class="row-form" attr:data-testid="add-connection">
-                <label>"Provider"<select name="provider">{provider_options(&s.providers)}</select></label>
+                <label>"Provider"<select name="provider">{providers_a}</select></label>
                 <label>"Account id"<input type="text" name="account_id" required maxlength="200"/>
                     <FieldMessage error=add_error field="account_id"/></label>
                 <label>"Allowed senders"<input type="text" name="ip_allowlist" placeholder="any, or 203.0.113.0/24"/>
@@ -195,7 +202,7 @@ fn Setup(s: InboundSetup, a: Actions) -> impl IntoView {
             </table>
             <ErrorBanner error=store_error/>
             <ActionForm action=a.store attr:class="row-form" attr:data-testid="add-store-mapping">
-                <label>"Provider"<select name="provider">{provider_options(&s.providers)}</select></label>
+                <label>"Provider"<select name="provider">{providers_b}</select></label>
                 <label>"Provider store id"<input type="text" name="provider_store_id" required maxlength="200"/>
                     <FieldMessage error=store_error field="provider_store_id"/></label>
                 <label>"Location"<select name="location_id" required>{location_options}</select>
@@ -210,7 +217,7 @@ fn Setup(s: InboundSetup, a: Actions) -> impl IntoView {
                 <tbody>{items}</tbody>
             </table>
             <ActionForm action=a.item attr:class="row-form" attr:data-testid="add-item-mapping">
-                <label>"Provider"<select name="provider">{provider_options(&s.providers)}</select></label>
+                <label>"Provider"<select name="provider">{providers_c}</select></label>
                 <label>"Provider SKU"<input type="text" name="provider_sku" required maxlength="200"/></label>
                 <button type="submit" class="btn">"Map to a new item"</button>
             </ActionForm>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::locations::location_catalog;
+use crate::api::locations::get_location_catalog;
 use crate::components::auth::RequireUser;
 use crate::components::catalog_table::CatalogTable;
 
@@ -20,7 +20,7 @@ pub fn LocationCatalogPage() -> impl IntoView {
 fn View() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.get().get("id").unwrap_or_default());
-    let catalog = Resource::new(move || id.get(), location_catalog);
+    let catalog = Resource::new(move || id.get(), get_location_catalog);
     view! {
         <p><a href="/locations">"← Locations"</a></p>
         <h1>"Catalog"</h1>

@@ -8,7 +8,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::support::{
-    support_auth_failures, support_event, support_events, support_location_catalog,
+    load_support_event, support_auth_failures, support_events, support_location_catalog,
     support_scripts, SupportActivateScript, SupportMapSku, SupportMapStore, SupportReplay,
     SupportReplayMatching, SupportTryScript,
 };
@@ -121,39 +121,47 @@ fn DeadLetters() -> impl IntoView {
         <nav class="subnav"><a href="/support/scripts">"JS transformers →"</a></nav>
         {move || {
             let f = filters.get();
-            let selected = |v: &str, cur: &str| v == cur;
+            let options = |values: [&'static str; 4], current: &str| {
+                values
+                    .into_iter()
+                    .map(|v| {
+                        let selected = v == current;
+                        view! { <option value=v selected=selected>{v}</option> }
+                    })
+                    .collect_view()
+            };
+            let status_options = options(["received", "processed", "skipped", "duplicate"], &f.status);
+            let class_options = options(["mapping", "validation", "processing", "duplicate"], &f.class);
+            let (any_status, any_class) = (f.status.is_empty(), f.class.is_empty());
+            let form = f.clone();
             view! {
                 <Form method="GET" action="/support" attr:class="filters" attr:data-testid="dead-letter-filters">
                     <label>"Status"
                         <select name="status">
-                            <option value="" selected=f.status.is_empty()>"failed"</option>
-                            {["received", "processed", "skipped", "duplicate"].into_iter().map(|s| view! {
-                                <option value=s selected=selected(s, &f.status)>{s}</option>
-                            }).collect_view()}
+                            <option value="" selected=any_status>"failed"</option>
+                            {status_options}
                         </select>
                     </label>
                     <label>"Class"
                         <select name="class">
-                            <option value="" selected=f.class.is_empty()>"any"</option>
-                            {["mapping", "validation", "processing", "duplicate"].into_iter().map(|s| view! {
-                                <option value=s selected=selected(s, &f.class)>{s}</option>
-                            }).collect_view()}
+                            <option value="" selected=any_class>"any"</option>
+                            {class_options}
                         </select>
                     </label>
-                    <label>"Provider"<input type="text" name="provider" value=f.provider.clone() placeholder="restopos"/></label>
-                    <label>"Merchant"<input type="text" name="merchant" value=f.merchant.clone() placeholder="name or id"/></label>
-                    <label>"Location"<input type="text" name="location" value=f.location.clone() placeholder="name or id"/></label>
-                    <label>"From"<input type="date" name="since" value=f.since.clone()/></label>
-                    <label>"To"<input type="date" name="until" value=f.until.clone()/></label>
+                    <label>"Provider"<input type="text" name="provider" value=form.provider placeholder="restopos"/></label>
+                    <label>"Merchant"<input type="text" name="merchant" value=form.merchant placeholder="name or id"/></label>
+                    <label>"Location"<input type="text" name="location" value=form.location placeholder="name or id"/></label>
+                    <label>"From"<input type="date" name="since" value=form.since/></label>
+                    <label>"To"<input type="date" name="until" value=form.until/></label>
                     <button type="submit" class="btn">"Filter"</button>
                 </Form>
                 <ActionForm action=bulk attr:class="inline-form" attr:data-testid="bulk-replay">
-                    <input type="hidden" name="class" value=f.class.clone()/>
-                    <input type="hidden" name="provider" value=f.provider.clone()/>
-                    <input type="hidden" name="merchant" value=f.merchant.clone()/>
-                    <input type="hidden" name="location" value=f.location.clone()/>
-                    <input type="hidden" name="since" value=f.since.clone()/>
-                    <input type="hidden" name="until" value=f.until.clone()/>
+                    <input type="hidden" name="class" value=f.class/>
+                    <input type="hidden" name="provider" value=f.provider/>
+                    <input type="hidden" name="merchant" value=f.merchant/>
+                    <input type="hidden" name="location" value=f.location/>
+                    <input type="hidden" name="since" value=f.since/>
+                    <input type="hidden" name="until" value=f.until/>
                     <button type="submit" class="btn">"Replay every failed event matching"</button>
                 </ActionForm>
             }
@@ -253,7 +261,7 @@ fn EventDetail() -> impl IntoView {
                 actions.map_sku.version().get(),
             )
         },
-        |(id, ..)| support_event(id),
+        |(id, ..)| load_support_event(id),
     );
     let errors = [
         last_error(actions.replay.value()),
@@ -286,34 +294,40 @@ fn Detail(
     let catalog_link = e.location_id.map(|l| {
         view! { <a class="btn btn-small" href=format!("/support/locations/{l}") data-testid="location-catalog-link">"Location catalog →"</a> }
     });
-    let store_fix = match (&d.parsed_store, &d.mapped_store) {
+    let store_fix = match (d.parsed_store.clone(), d.mapped_store.clone()) {
         (Some(store), None) => {
             let options = d
                 .locations
                 .iter()
                 .map(|l| view! { <option value=l.id.to_string()>{l.name.clone()}</option> })
                 .collect_view();
-            Some(view! {
-                <ActionForm action=actions.map_store attr:class="row-form" attr:data-testid="map-store">
-                    <input type="hidden" name="event_id" value=id.clone()/>
-                    <input type="hidden" name="provider_store_id" value=store.clone()/>
-                    <span>{format!("Store {store:?} of {} is not mapped.", e.provider)}</span>
-                    <label>"Map to location"
-                        <select name="location_id" required>
-                            <option value="">"Choose…"</option>
-                            {options}
-                        </select>
-                        <FieldMessage error=store_error field="location_id"/>
-                    </label>
-                    <button type="submit" class="btn btn-primary">"Map store"</button>
-                </ActionForm>
-            }
-            .into_any())
-        }
-        (Some(store), Some(loc)) => Some(
-            view! { <p class="muted" data-testid="store-mapped">{format!("Store {store:?} → {}", loc.name)}</p> }
+            let (event_id, label) = (
+                id.clone(),
+                format!("Store {store:?} of {} is not mapped.", e.provider),
+            );
+            Some(
+                view! {
+                    <ActionForm action=actions.map_store attr:class="row-form" attr:data-testid="map-store">
+                        <input type="hidden" name="event_id" value=event_id/>
+                        <input type="hidden" name="provider_store_id" value=store/>
+                        <span>{label}</span>
+                        <label>"Map to location"
+                            <select name="location_id" required>
+                                <option value="">"Choose…"</option>
+                                {options}
+                            </select>
+                            <FieldMessage error=store_error field="location_id"/>
+                        </label>
+                        <button type="submit" class="btn btn-primary">"Map store"</button>
+                    </ActionForm>
+                }
                 .into_any(),
-        ),
+            )
+        }
+        (Some(store), Some(loc)) => {
+            let text = format!("Store {store:?} → {}", loc.name);
+            Some(view! { <p class="muted" data-testid="store-mapped">{text}</p> }.into_any())
+        }
         _ => None,
     };
     let unmapped: Vec<String> = d
@@ -326,12 +340,13 @@ fn Detail(
         let rows = unmapped
             .into_iter()
             .map(|sku| {
+                let (event_id, shown) = (id.clone(), sku.clone());
                 view! {
                     <li>
                         <ActionForm action=actions.map_sku attr:class="inline-form">
-                            <input type="hidden" name="event_id" value=id.clone()/>
-                            <input type="hidden" name="sku" value=sku.clone()/>
-                            <code>{sku.clone()}</code>
+                            <input type="hidden" name="event_id" value=event_id/>
+                            <input type="hidden" name="sku" value=sku/>
+                            <code>{shown}</code>
                             <button type="submit" class="btn btn-small">"Map to a new item"</button>
                         </ActionForm>
                     </li>
@@ -346,8 +361,9 @@ fn Detail(
         }
     });
     let replay_id = id.clone();
+    let title = format!("{} / {} delivery", e.provider, e.topic);
     view! {
-        <h1>{format!("{} / {} delivery", e.provider, e.topic)}</h1>
+        <h1>{title}</h1>
         <dl class="facts" data-testid="event-facts">
             <dt>"Status"</dt><dd><span class="badge" data-testid="event-status">{status}</span></dd>
             <dt>"Reason"</dt><dd data-testid="event-reason">{e.failure_reason.clone().unwrap_or_else(|| "—".into())}</dd>
@@ -468,6 +484,7 @@ fn ScriptRow(
 ) -> impl IntoView {
     let id = s.id.to_string();
     let name = format!("{}/{} {}", s.provider, s.topic, s.version);
+    let data_name = name.clone();
     let activate_form = (!s.active).then(|| {
         let id = id.clone();
         view! {
@@ -478,7 +495,7 @@ fn ScriptRow(
         }
     });
     view! {
-        <li class="card" data-script=name.clone()>
+        <li class="card" data-script=data_name>
             <h3>{name}" "{s.active.then(|| view! { <span class="badge">"active"</span> })}</h3>
             <p class="muted small">{format!("sha256 {}… · deployed by {} at {}", &s.checksum[..12.min(s.checksum.len())], s.deployed_by, s.created_at)}</p>
             {activate_form}

@@ -317,7 +317,13 @@ async fn square_inventory_runs_through_the_deployed_script(app: TestApp) {
 
 #[tokio::test]
 async fn script_failures_answer_5xx_are_kept_and_replay_once_fixed() {
-    let app = TestApp::sqlite().await;
+    // Limits small enough that the memory bomb hits memory before time,
+    // even in a debug build.
+    let app = TestApp::sqlite_with(|c| {
+        c.script_cpu_ms = 400;
+        c.script_memory_mb = 4;
+    })
+    .await;
     let sq = Square::new(&app).await;
     let body = sq.event(
         "ev-9",
@@ -332,7 +338,7 @@ async fn script_failures_answer_5xx_are_kept_and_replay_once_fixed() {
     let cases = [
         ("1.0.1", "function transform(i) { throw new TypeError('cannot read ' + i.topic); }", "TypeError: cannot read inventory"),
         ("1.0.2", "function transform() { for (;;) {} }", "CPU budget"),
-        ("1.0.3", "function transform() { const a = []; for (;;) { a.push('x'.repeat(4096) + a.length); } }", "memory limit"),
+        ("1.0.3", "function transform() { const a = []; for (;;) { a.push('x'.repeat(65536) + a.length); } }", "memory limit"),
         ("1.0.4", "function transform() { return {store: 'L1', commands: [{type: 'teleport'}]}; }", "contract"),
     ];
     for (version, source, expected) in cases {

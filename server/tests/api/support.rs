@@ -56,9 +56,9 @@ async fn support_finds_fixes_and_replays_failed_deliveries(app: TestApp) {
         .deliver("menu", &menu_for("outlet-9", "SATE-1"), "s-1")
         .await;
     assert_eq!(first["failure_class"], "mapping");
-    let bad_price = r#"{"store_id":"outlet-9","items":[{"sku":"X","name":"X","price":"1.234","currency":"IDR"}]}"#;
+    let malformed = r#"{"store": 9}"#;
     assert_eq!(
-        pos.deliver("menu", bad_price, "s-2").await["failure_class"],
+        pos.deliver("menu", malformed, "s-2").await["failure_class"],
         "validation"
     );
 
@@ -95,7 +95,7 @@ async fn support_finds_fixes_and_replays_failed_deliveries(app: TestApp) {
     // The detail shows headers (secrets redacted), the body, and what the
     // body says now: the store to map.
     let id = first["id"].as_str().unwrap();
-    let (_, d) = call(&app, "support_event", &[("id", id)]).await;
+    let (_, d) = call(&app, "load_support_event", &[("id", id)]).await;
     assert_eq!(d["parsed_store"], "outlet-9", "{d}");
     assert_eq!(d["skus"], serde_json::json!(["SATE-1"]));
     assert!(d["headers"].as_str().unwrap().contains("[redacted]"));

@@ -146,7 +146,7 @@ pub async fn process_batch(
                 // An acknowledgement is waiting: commit what is done, let
                 // it in, and go on in a new transaction.
                 txn.commit().await?;
-                guard = None;
+                drop(guard.take());
                 tokio::task::yield_now().await;
                 guard = Some(gate.background().await);
                 txn = db.begin().await?;

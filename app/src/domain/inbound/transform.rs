@@ -28,8 +28,12 @@ pub enum TransformFailure {
     #[error("{0}")]
     Script(TransformError),
     /// The script's output is not `{store, commands}` or the skip sentinel.
-    #[error("the script's output breaks the contract: {0}")]
-    Contract(String),
+    #[error("{script}: the output breaks the contract: {error}")]
+    Contract {
+        /// provider/topic version
+        script: String,
+        error: String,
+    },
 }
 
 /// The script's input: everything it may look at (docs/scripts.md).
@@ -65,7 +69,7 @@ pub async fn transform(
             .map(Transformed::Parsed)
             .map_err(|e| TransformFailure::Malformed(e.to_string()));
     }
-    let (outcome, _version) = transformers
+    let (outcome, version) = transformers
         .run(adapter.name(), topic.as_str(), &input())
         .await
         .map_err(TransformFailure::Script)?;
@@ -73,6 +77,9 @@ pub async fn transform(
         Outcome::Skip { reason } => Ok(Transformed::Skip(reason)),
         Outcome::Output(value) => serde_json::from_value::<Parsed>(value)
             .map(Transformed::Parsed)
-            .map_err(|e| TransformFailure::Contract(e.to_string())),
+            .map_err(|e| TransformFailure::Contract {
+                script: format!("{}/{} {version}", adapter.name(), topic.as_str()),
+                error: e.to_string(),
+            }),
     }
 }
