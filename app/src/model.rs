@@ -517,6 +517,10 @@ pub struct InboundEventSummary {
     pub duplicate_of: Option<Uuid>,
     pub location_id: Option<Uuid>,
     pub body_size: i64,
+    /// A processor is working on it now (a large import takes a while).
+    pub in_progress: bool,
+    /// Canonical commands it applied (rows of an import, items of a menu).
+    pub commands_applied: Option<i64>,
 }
 
 /// One variant of a catalog item.
@@ -610,6 +614,9 @@ pub struct SupportEventDetail {
     pub parse_error: Option<String>,
     /// The merchant's locations, for mapping a store.
     pub locations: Vec<LocationRef>,
+    /// The connection creates items for new SKUs (unmapped SKUs are no
+    /// failure then).
+    pub creates_items: bool,
     /// The store and SKUs of the event's provider already mapped.
     pub mapped_store: Option<LocationRef>,
     pub mapped_skus: Vec<String>,

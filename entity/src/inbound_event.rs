@@ -49,6 +49,8 @@ pub struct Model {
     /// A processor holds the event until then (crash-safe claim).
     pub claimed_until: Option<TimeDateTimeWithTimeZone>,
     pub processed_at: Option<TimeDateTimeWithTimeZone>,
+    /// Canonical commands the event applied, once processed.
+    pub commands_applied: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! Item variants (sizes, flavours): provider variant → variant mappings and
-//! the per-location variant read model.
+//! the per-location variant read model; how many commands an inbound event
+//! applied (import progress).
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -15,6 +16,12 @@ enum Merchants {
 enum Locations {
     Table,
     Id,
+}
+
+#[derive(DeriveIden)]
+enum InboundEvents {
+    Table,
+    CommandsApplied,
 }
 
 #[derive(DeriveIden)]
@@ -96,10 +103,24 @@ impl MigrationTrait for Migration {
                 )
                 .to_owned(),
         )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(InboundEvents::Table)
+                .add_column(big_integer_null(InboundEvents::CommandsApplied))
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(InboundEvents::Table)
+                .drop_column(InboundEvents::CommandsApplied)
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(CatalogVariants::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(VariantMappings::Table).to_owned())

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use entity::{
     adapter_script, inbound_auth_failure, inbound_event, item_mapping, location, merchant,
-    store_mapping,
+    provider_connection, store_mapping,
 };
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
@@ -22,8 +22,8 @@ use super::inbound::{connections, read_models, registry};
 use super::rfc3339;
 use crate::error::{AppError, AppResult};
 use crate::model::{
-    AuthFailureCount, InboundEventSummary, ItemMapping, LocationCatalog, LocationRef, ReplayReport,
-    ScriptTrial, ScriptVersion, StoreMapping, SupportEvent, SupportEventDetail,
+    AuthFailureCount, ItemMapping, LocationCatalog, LocationRef, ReplayReport, ScriptTrial,
+    ScriptVersion, StoreMapping, SupportEvent, SupportEventDetail,
 };
 
 /// Events one bulk replay takes at most.
@@ -169,25 +169,9 @@ async fn rows<C: ConnectionTrait>(
             location_name: e.location_id.and_then(|l| locations.get(&l).cloned()),
             merchant_id: e.merchant_id,
             attempts: e.attempts,
-            event: summary(e),
+            event: connections::summary(e),
         })
         .collect())
-}
-
-fn summary(e: inbound_event::Model) -> InboundEventSummary {
-    InboundEventSummary {
-        id: e.id,
-        provider: e.provider,
-        family: e.family,
-        topic: e.topic,
-        received_at: rfc3339(e.received_at),
-        status: e.status,
-        failure_class: e.failure_class,
-        failure_reason: e.failure_reason,
-        duplicate_of: e.duplicate_of,
-        location_id: e.location_id,
-        body_size: e.body_size,
-    }
 }
 
 /// Events across merchants, newest first; failed ones unless a status is given.
@@ -292,6 +276,10 @@ pub async fn detail<C: ConnectionTrait>(
         .into_iter()
         .map(|m| m.provider_sku)
         .collect();
+    let creates_items = provider_connection::Entity::find_by_id(event.connection_id)
+        .one(db)
+        .await?
+        .is_some_and(|c| c.allow_new_items);
     let headers = serde_json::to_string_pretty(&event.headers).unwrap_or_default();
     let body_truncated = body.len() > BODY_SHOWN;
     let shown = &body[..body.len().min(BODY_SHOWN)];
@@ -306,6 +294,7 @@ pub async fn detail<C: ConnectionTrait>(
         skus,
         parse_error,
         locations,
+        creates_items,
         mapped_store,
         mapped_skus,
         processed_at,

@@ -155,8 +155,10 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
         .map(|e| {
             let id = e.id.to_string();
             let failed = e.status == "failed";
-            let status = match &e.failure_class {
-                Some(c) if failed => format!("failed · {c}"),
+            let status = match (&e.failure_class, e.in_progress, e.commands_applied) {
+                (Some(c), _, _) if failed => format!("failed · {c}"),
+                (_, true, _) => "processing…".to_string(),
+                (_, _, Some(n)) if e.status == "processed" => format!("processed · {n} applied"),
                 _ => e.status.clone(),
             };
             let row_id = id.clone();
@@ -224,7 +226,7 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Newest deliveries"</h2>
-            <p class="muted small">"An import shows received until all its rows are applied (in one commit), then processed."</p>
+            <p class="muted small">"A large import shows processing… while its rows are applied (in one commit), then how many were applied. Reload to follow it."</p>
             <table class="table" data-testid="deliveries">
                 <thead><tr><th>"Received"</th><th>"From"</th><th>"Status"</th><th>"Reason"</th><th></th></tr></thead>
                 <tbody>{events}</tbody>

@@ -336,7 +336,7 @@ fn Detail(
         .filter(|s| !d.mapped_skus.contains(s))
         .cloned()
         .collect();
-    let sku_fixes = (!unmapped.is_empty()).then(|| {
+    let sku_fixes = (!unmapped.is_empty() && !d.creates_items).then(|| {
         let rows = unmapped
             .into_iter()
             .map(|sku| {

@@ -305,6 +305,7 @@ async fn write_batch(
             attempts: Set(0),
             claimed_until: Set(None),
             processed_at: Set(processed_at),
+            commands_applied: Set(None),
         });
         acks.push(ack);
     }

@@ -840,6 +840,11 @@ async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
     let ack: Value = resp.json().await.unwrap();
     let event = pos.settled(ack["event_id"].as_str().unwrap()).await;
     assert_eq!(event["status"], "processed", "{event}");
+    assert_eq!(
+        event["commands_applied"], 2001,
+        "every row, the repeat included"
+    );
+    assert_eq!(event["in_progress"], false);
     let catalog = pos.catalog(&shop).await;
     let items = catalog["items"].as_array().unwrap();
     assert_eq!(items.len(), 2000);

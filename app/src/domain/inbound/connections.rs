@@ -248,7 +248,10 @@ pub async fn event<C: ConnectionTrait>(
         .ok_or_else(|| AppError::NotFound("No such inbound event.".into()))
 }
 
-fn summary(e: inbound_event::Model) -> InboundEventSummary {
+/// An event as the API and the consoles show it.
+pub fn summary(e: inbound_event::Model) -> InboundEventSummary {
+    let in_progress = e.status == inbound_event::status::RECEIVED
+        && e.claimed_until.is_some_and(|t| t > entity::now());
     InboundEventSummary {
         id: e.id,
         provider: e.provider,
@@ -261,6 +264,8 @@ fn summary(e: inbound_event::Model) -> InboundEventSummary {
         duplicate_of: e.duplicate_of,
         location_id: e.location_id,
         body_size: e.body_size,
+        in_progress,
+        commands_applied: e.commands_applied,
     }
 }
 

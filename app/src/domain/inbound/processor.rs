@@ -332,6 +332,7 @@ async fn record<C: ConnectionTrait + TransactionTrait>(
         class: None,
         reason: None,
         location: Some((plan.location, plan.provider_store_id.clone())),
+        applied: Some(plan.commands.len() as i64),
     };
     if !finish(&txn, event, outcome).await? {
         // The claim ran out and another worker took the event: leave it.
@@ -350,6 +351,8 @@ struct Outcome<'a> {
     class: Option<&'static str>,
     reason: Option<&'a str>,
     location: Option<(Uuid, String)>,
+    /// Commands applied, when processed.
+    applied: Option<i64>,
 }
 
 /// Writes the outcome, only while the event is still this worker's
@@ -377,6 +380,10 @@ async fn finish<C: ConnectionTrait>(
         .col_expr(
             inbound_event::Column::ClaimedUntil,
             Expr::value(Option::<time::OffsetDateTime>::None),
+        )
+        .col_expr(
+            inbound_event::Column::CommandsApplied,
+            Expr::value(outcome.applied),
         );
     if let Some((location, store)) = outcome.location {
         update = update
@@ -1167,6 +1174,7 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
         class: Some(failure.class()),
         reason: Some(failure.reason()),
         location: None,
+        applied: None,
     };
     if !finish(&txn, event, outcome).await? {
         txn.rollback().await?;
@@ -1198,6 +1206,7 @@ async fn skip<C: ConnectionTrait + TransactionTrait>(
         class: None,
         reason: Some(reason),
         location: None,
+        applied: None,
     };
     finish(db, event, outcome).await?;
     Ok(())
@@ -1216,6 +1225,7 @@ async fn forward<C: ConnectionTrait + TransactionTrait>(
         class: None,
         reason: None,
         location: None,
+        applied: Some(1),
     };
     if !finish(&txn, event, outcome).await? {
         txn.rollback().await?;

@@ -1,0 +1,71 @@
+import { test, expect } from '@playwright/test';
+import { createHmac } from 'crypto';
+import { hydrated, signUpWithJakarta, snap } from './helpers';
+
+test('a merchant connects a POS, maps its store, and sees the menu in the location catalog', async ({ page }) => {
+  await signUpWithJakarta(page);
+  await page.getByRole('link', { name: 'Inbound' }).click();
+  await expect(page).toHaveURL(/\/inbound$/);
+  await hydrated(page);
+
+  // Connect a restaurant POS account: the signing secret is shown once.
+  const account = `pos-ui-${Date.now()}`;
+  const add = page.getByTestId('add-connection');
+  await add.locator('select[name="provider"]').selectOption('restopos');
+  await add.getByLabel('Account id').fill(account);
+  await add.getByLabel('Create items for new SKUs').check();
+  await add.getByRole('button', { name: 'Connect' }).click();
+  const shown = page.getByTestId('connection-secret');
+  await expect(shown).toContainText(account);
+  const secret = (await shown.locator('pre').innerText()).trim();
+  expect(secret).toMatch(/^[0-9a-f]{64}$/);
+  await expect(page.locator(`[data-testid="connections"] tr[data-connection="${account}"]`)).toBeVisible();
+
+  // Map the POS's store to Jakarta.
+  const map = page.getByTestId('add-store-mapping');
+  await map.locator('select[name="provider"]').selectOption('restopos');
+  await map.getByLabel('Provider store id').fill('ui-outlet');
+  await map.locator('select[name="location_id"]').selectOption({ label: 'Jakarta' });
+  await map.getByRole('button', { name: 'Map store' }).click();
+  await expect(page.getByTestId('store-mappings')).toContainText('ui-outlet');
+  await snap(page, 'inbound-setup');
+
+  // The POS sends its menu.
+  const body = JSON.stringify({
+    store_id: 'ui-outlet',
+    items: [
+      { sku: 'NASI', name: 'Nasi uduk', category: 'Mains', price: '30000', currency: 'IDR',
+        variants: [{ id: 'NASI-TELUR', name: 'With egg', price: '35000' }] },
+      { sku: 'TEH', name: 'Teh tarik', category: 'Drinks', price: '12000', currency: 'IDR' },
+    ],
+  });
+  const ts = Math.floor(Date.now() / 1000);
+  const ack = await page.request.post('/v1/integrations/pos/restopos/webhooks/menu', {
+    headers: {
+      'X-Restopos-Account': account,
+      'X-Restopos-Timestamp': String(ts),
+      'X-Restopos-Signature': createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex'),
+      'X-Restopos-Event-Id': `ui-${ts}`,
+      'Content-Type': 'application/json',
+    },
+    data: body,
+  });
+  expect((await ack.json()).status).toBe('accepted');
+
+  // The delivery shows as processed with what it applied.
+  const delivery = page.locator('[data-testid="deliveries"] tr', { hasText: 'restopos / menu' });
+  await expect(async () => {
+    await page.reload();
+    await expect(delivery.first()).toContainText('processed · 3 applied', { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+
+  // Jakarta's catalog lists both items, the variant included.
+  await page.goto('/locations');
+  await hydrated(page);
+  await page.locator('[data-location="Jakarta"]').getByRole('link', { name: 'Catalog →' }).click();
+  const nasi = page.locator('[data-testid="location-catalog"] tr[data-sku="NASI"]');
+  await expect(nasi).toContainText('IDR 30000.00');
+  await expect(nasi.getByTestId('variants')).toContainText('With egg IDR 35000.00');
+  await expect(page.locator('[data-testid="location-catalog"] tr[data-sku="TEH"]')).toContainText('Teh tarik');
+  await snap(page, 'location-catalog');
+});
