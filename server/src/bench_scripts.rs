@@ -50,6 +50,29 @@ pub async fn run(seconds: u64, concurrency: usize, workers: usize) -> Result<(),
     }
     let budget = Duration::from_secs(seconds.clamp(1, 120));
 
+    // 0. The JS alone, on this thread: JSON in, transform, JSON out.
+    let mut direct =
+        app::domain::scripts::sandbox::time_calls(Limits::default(), &script, &input, 20_000)
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let identity = Script {
+        checksum: "identity".into(),
+        source: "function transform(input) { return input; }".into(),
+    };
+    let mut json_only =
+        app::domain::scripts::sandbox::time_calls(Limits::default(), &identity, &input, 20_000)
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
+    for (name, calls) in [("in-thread", &mut direct), ("identity", &mut json_only)] {
+        calls.sort_unstable();
+        let at = |p: f64| calls[((calls.len() - 1) as f64 * p) as usize].as_nanos() as f64 / 1000.0;
+        println!(
+            "{name:<13} {:>9} calls      p50 {:.1} µs   p99 {:.1} µs",
+            calls.len(),
+            at(0.50),
+            at(0.99)
+        );
+    }
+    println!("  (in-thread: the Square script alone, no queue; identity: JSON in and out only)");
+
     // 1. One caller: the latency of one call, round trip through the queue.
     let mut micros = Vec::new();
     let start = Instant::now();

@@ -256,6 +256,29 @@ impl Config {
         if self.session_idle_minutes < 1 {
             problems.push("session_idle_minutes must be at least 1".into());
         }
+        for (name, value, low, high) in [
+            ("script_cpu_ms", self.script_cpu_ms, 1, 10_000),
+            ("script_memory_mb", self.script_memory_mb as u64, 1, 4096),
+            ("script_workers", self.script_workers as u64, 1, 64),
+            (
+                "inbound_retention_days",
+                self.inbound_retention_days,
+                0,
+                36_500,
+            ),
+            (
+                "inbound_purge_interval_secs",
+                self.inbound_purge_interval_secs,
+                1,
+                86_400,
+            ),
+        ] {
+            if !(low..=high).contains(&value) {
+                problems.push(format!(
+                    "{name} must be between {low} and {high} (got {value})"
+                ));
+            }
+        }
         if self.log_format != "text" && self.log_format != "json" {
             problems.push(format!(
                 "log_format must be text or json (got {:?})",
@@ -418,5 +441,29 @@ mod tests {
             ..Config::default()
         };
         assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn script_and_retention_limits_are_checked() {
+        let c = Config {
+            script_cpu_ms: 0,
+            script_memory_mb: 100_000,
+            inbound_retention_days: 1_000_000,
+            ..Config::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = c.validate() else {
+            panic!("out-of-range limits must be refused");
+        };
+        for name in [
+            "script_cpu_ms",
+            "script_memory_mb",
+            "inbound_retention_days",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(name)),
+                "{name}: {problems:?}"
+            );
+        }
+        assert!(Config::default().validate().is_ok());
     }
 }

@@ -229,8 +229,16 @@ pub async fn detail<C: ConnectionTrait>(
     let adapter = family(&event.family).and_then(|f| registry::find(f, &event.provider));
     match (adapter, Topic::parse(&event.topic)) {
         (Some(adapter), Some(topic)) => {
-            let input =
-                || transform::script_input(&event.provider, topic, None, &event.headers, &body);
+            let account = account_of(db, &event).await?;
+            let input = || {
+                transform::script_input(
+                    &event.provider,
+                    topic,
+                    account.as_deref(),
+                    &event.headers,
+                    &body,
+                )
+            };
             match transform::transform(adapter, &pipeline.transformers, topic, input, &body).await {
                 Ok(Transformed::Parsed(p)) => {
                     parsed_store = p.store;
@@ -301,6 +309,18 @@ pub async fn detail<C: ConnectionTrait>(
     })
 }
 
+/// The provider account of the event's connection (what scripts see as
+/// `input.account`), if the connection still exists.
+async fn account_of<C: ConnectionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+) -> AppResult<Option<String>> {
+    Ok(provider_connection::Entity::find_by_id(event.connection_id)
+        .one(db)
+        .await?
+        .map(|c| c.account_id))
+}
+
 fn sku_of(c: &SourceCommand) -> Option<String> {
     match c {
         SourceCommand::Item { sku, .. }
@@ -359,8 +379,16 @@ pub async fn replay_matching(
         ..ReplayReport::default()
     };
     let mut per_merchant: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    let mut stopped = None;
     for event in matched.into_iter().take(BULK_REPLAY_MAX as usize) {
-        let after = processor::replay(db, pipeline, event.merchant_id, event.id).await?;
+        let after = match processor::replay(db, pipeline, event.merchant_id, event.id).await {
+            Ok(after) => after,
+            Err(e) => {
+                // Stop here, but still audit what was replayed.
+                stopped = Some(e);
+                break;
+            }
+        };
         match after.status.as_str() {
             inbound_event::status::PROCESSED | inbound_event::status::SKIPPED => {
                 report.processed += 1
@@ -387,7 +415,10 @@ pub async fn replay_matching(
         )
         .await?;
     }
-    Ok(report)
+    match stopped {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// Maps the event's provider store to one of the event's merchant's
@@ -522,7 +553,14 @@ pub async fn try_script<C: ConnectionTrait>(
         .await
         .map_err(|_| AppError::Internal)?
         .map_err(|_| AppError::Unavailable("The raw payload cannot be read right now.".into()))?;
-    let input = transform::script_input(&event.provider, topic, None, &event.headers, &body);
+    let account = account_of(db, &event).await?;
+    let input = transform::script_input(
+        &event.provider,
+        topic,
+        account.as_deref(),
+        &event.headers,
+        &body,
+    );
     let compiled = std::sync::Arc::new(super::scripts::sandbox::Script {
         checksum: script.checksum,
         source: script.source,

@@ -1,8 +1,9 @@
 //! Provider connections as the gateway needs them on every request (the
 //! connection, its opened secret, its allowlist), cached for a few seconds
 //! so a webhook costs no database read. Unknown accounts are cached too, so
-//! unauthenticated senders cannot make the server query per request; the
-//! cache is bounded. A deletion here is seen at once; in other processes
+//! a sender repeating one costs one query per [`TTL`]; entries are bounded
+//! in number and (account ids are at most 200 bytes, checked by the
+//! gateway) in size. A deletion here is seen at once; in other processes
 //! within [`TTL`].
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

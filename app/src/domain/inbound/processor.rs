@@ -131,9 +131,9 @@ pub async fn process_batch(
     // Read and plan outside the write transaction; then write everything
     // under one commit.
     let mut planned = Vec::with_capacity(claimed.len());
-    let mut created = Created::new();
+    let mut batch = Batch::default();
     for event in &claimed {
-        planned.push(plan(db, pipeline, event, &mut created).await);
+        planned.push(plan(db, pipeline, event, &mut batch).await);
     }
     let mut guard = match &pipeline.gate {
         Some(g) => Some(g.background().await),
@@ -211,7 +211,8 @@ pub async fn replay(
     if event.status != inbound_event::status::FAILED {
         return Ok(event);
     }
-    if let Some(original) = take_key(db, &event).await? {
+    let key = take_key(db, &event).await?;
+    if let Key::HeldBy(original) = key {
         // A retry of the same delivery was accepted meanwhile: this one
         // must not run twice.
         inbound_event::Entity::update_many()
@@ -259,20 +260,34 @@ pub async fn replay(
             process_one(db, pipeline, fresh).await?;
         }
     }
-    Ok(inbound_event::Entity::find_by_id(id)
+    let after = inbound_event::Entity::find_by_id(id)
         .one(db)
         .await?
-        .unwrap_or(event))
+        .unwrap_or(event);
+    if key == (Key::Mine { newly: true }) && after.status == inbound_event::status::FAILED {
+        // Failed again: give the key back, so the vendor's next retry is
+        // accepted rather than answered as a duplicate of a failure.
+        inbound_idempotency::Entity::delete_many()
+            .filter(inbound_idempotency::Column::EventId.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(after)
+}
+
+/// Who holds an event's idempotency key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    /// Another event, accepted for the same delivery.
+    HeldBy(Uuid),
+    /// This event; `newly` if this replay just took it.
+    Mine { newly: bool },
 }
 
 /// Makes sure the event holds its idempotency key (one refused before its
-/// acknowledgement holds none); answers the event that holds it if another
-/// does.
-async fn take_key(
-    db: &DatabaseConnection,
-    event: &inbound_event::Model,
-) -> AppResult<Option<Uuid>> {
-    inbound_idempotency::Entity::insert(inbound_idempotency::ActiveModel {
+/// acknowledgement holds none); answers who holds it.
+async fn take_key(db: &DatabaseConnection, event: &inbound_event::Model) -> AppResult<Key> {
+    let inserted = inbound_idempotency::Entity::insert(inbound_idempotency::ActiveModel {
         provider: Set(event.provider.clone()),
         merchant_id: Set(event.merchant_id),
         key: Set(event.idempotency_key.clone()),
@@ -297,7 +312,12 @@ async fn take_key(
         .one(db)
         .await?
         .map(|k| k.event_id);
-    Ok(holder.filter(|h| *h != event.id))
+    Ok(match holder {
+        Some(h) if h != event.id => Key::HeldBy(h),
+        _ => Key::Mine {
+            newly: inserted == 1,
+        },
+    })
 }
 
 async fn process_one<C: ConnectionTrait + TransactionTrait>(
@@ -305,7 +325,7 @@ async fn process_one<C: ConnectionTrait + TransactionTrait>(
     pipeline: &Pipeline,
     event: inbound_event::Model,
 ) -> AppResult<()> {
-    let planned = plan(db, pipeline, &event, &mut Created::new()).await;
+    let planned = plan(db, pipeline, &event, &mut Batch::default()).await;
     record(db, &event, planned).await
 }
 
@@ -482,16 +502,24 @@ fn mine(event: &inbound_event::Model) -> sea_orm::Condition {
         .add(claim)
 }
 
-/// Items created by earlier plans of the same batch, by (merchant,
-/// provider, SKU): a later event reuses them instead of creating twins.
-type Created = HashMap<(Uuid, String, String), Uuid>;
+/// What earlier plans of the same batch will have written by the time a
+/// later plan is applied (plans are made before anything is written).
+#[derive(Default)]
+struct Batch {
+    /// Items and variants created, by (merchant, provider, SKU or
+    /// `variant:<id>`): a later event reuses them instead of creating twins.
+    created: HashMap<(Uuid, String, String), Uuid>,
+    /// (location, item) pairs upserted: a later update may rely on them.
+    listed: std::collections::HashSet<(Uuid, Uuid)>,
+}
 
 async fn plan<C: ConnectionTrait>(
     db: &C,
     pipeline: &Pipeline,
     event: &inbound_event::Model,
-    created_in_batch: &mut Created,
+    batch: &mut Batch,
 ) -> Result<Planned, Failure> {
+    let created_in_batch = &mut batch.created;
     let processing = |e: &dyn std::fmt::Display| Failure::Processing(e.to_string());
     let key = event.blob_key.clone();
     let store = pipeline.blobs.clone();
@@ -608,6 +636,12 @@ async fn plan<C: ConnectionTrait>(
         .into_iter()
         .map(|m| (m.provider_sku, m.item_id))
         .collect();
+    // SKUs an earlier event of this batch creates are mapped by then.
+    for ((merchant, provider, sku), id) in created_in_batch.iter() {
+        if *merchant == event.merchant_id && *provider == event.provider {
+            items.entry(sku.clone()).or_insert(*id);
+        }
+    }
     let mut commands = Vec::new();
     for source in parsed.commands {
         let mapped = |sku: &str, items: &HashMap<String, Uuid>| {
@@ -769,11 +803,20 @@ async fn plan<C: ConnectionTrait>(
         .filter_map(|c| match c {
             Canonical::UpdateAvailability { item_id, sku, .. }
             | Canonical::UpdateStockLevel { item_id, sku, .. }
-            | Canonical::UpdatePrice { item_id, sku, .. } => Some((*item_id, sku.clone())),
-            Canonical::UpsertVariant { item_id, .. } => Some((*item_id, String::new())),
+            | Canonical::UpdatePrice { item_id, sku, .. } => {
+                Some((*item_id, format!("item {sku:?}")))
+            }
+            Canonical::UpsertVariant {
+                item_id,
+                provider_variant,
+                ..
+            } => Some((
+                *item_id,
+                format!("the item of variant {provider_variant:?}"),
+            )),
             _ => None,
         })
-        .filter(|(id, _)| !listed_here.contains(id))
+        .filter(|(id, _)| !listed_here.contains(id) && !batch.listed.contains(&(location, *id)))
         .collect();
     if !updated.is_empty() {
         let ids: Vec<Uuid> = updated.iter().map(|(id, _)| *id).collect();
@@ -788,12 +831,15 @@ async fn plan<C: ConnectionTrait>(
             .map_err(|e| processing(&e))?
             .into_iter()
             .collect();
-        if let Some((_, sku)) = updated.iter().find(|(id, _)| !on_catalog.contains(id)) {
+        if let Some((_, what)) = updated.iter().find(|(id, _)| !on_catalog.contains(id)) {
             return Err(Failure::Mapping(format!(
-                "item {sku:?} is not on the catalog of the location store {store_id:?} maps to yet; send its menu or feed first"
+                "{what} is not on the catalog of the location store {store_id:?} maps to yet; send its menu or feed first"
             )));
         }
     }
+    batch
+        .listed
+        .extend(listed_here.into_iter().map(|item| (location, item)));
     Ok(Planned::Apply(Plan {
         location,
         provider_store_id: store_id,

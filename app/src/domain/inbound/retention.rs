@@ -14,6 +14,8 @@ use crate::error::{AppError, AppResult};
 
 /// Rows per DELETE, so one purge never holds the write lock for long.
 const CHUNK: u64 = 2000;
+/// Bodies of events still waiting are kept with this much to spare.
+const SEGMENT_CLOCK_MARGIN: time::Duration = time::Duration::minutes(10);
 
 /// What one purge removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,7 +32,8 @@ pub async fn purge<C: ConnectionTrait>(
     retention: Duration,
 ) -> AppResult<Purged> {
     let now = entity::now();
-    let cutoff = now - time::Duration::try_from(retention).unwrap_or(time::Duration::MAX);
+    let window = time::Duration::try_from(retention).unwrap_or(time::Duration::days(36_500));
+    let cutoff = now - window.min(time::Duration::days(36_500));
     let mut purged = Purged::default();
     // Event rows in a final state, a chunk at a time.
     loop {
@@ -59,13 +62,25 @@ pub async fn purge<C: ConnectionTrait>(
     }
     // Idempotency keys: a repeat after the window is accepted as new.
     loop {
+        let events: Vec<Uuid> = inbound_idempotency::Entity::find()
+            .select_only()
+            .column(inbound_idempotency::Column::EventId)
+            .filter(inbound_idempotency::Column::CreatedAt.lt(cutoff))
+            .limit(CHUNK)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if events.is_empty() {
+            break;
+        }
         let n = inbound_idempotency::Entity::delete_many()
+            .filter(inbound_idempotency::Column::EventId.is_in(events.clone()))
             .filter(inbound_idempotency::Column::CreatedAt.lt(cutoff))
             .exec(db)
             .await?
             .rows_affected;
         purged.keys += n;
-        if n < CHUNK {
+        if (events.len() as u64) < CHUNK {
             break;
         }
     }
@@ -76,8 +91,10 @@ pub async fn purge<C: ConnectionTrait>(
         .one(db)
         .await?
         .map(|e| e.received_at);
+    // A segment's age is its file's modification time, taken a moment
+    // before the event's `received_at`: keep a margin.
     let blob_cutoff = match oldest_waiting {
-        Some(t) if t < cutoff => t,
+        Some(t) if t - SEGMENT_CLOCK_MARGIN < cutoff => t - SEGMENT_CLOCK_MARGIN,
         _ => cutoff,
     };
     let blob_cutoff =

@@ -126,6 +126,25 @@ impl Sandbox {
     }
 }
 
+/// Calls `transform` of `script` `n` times on the current thread, without
+/// the queue, and answers each call's duration (for `plugboard bench
+/// scripts`: the cost of the JS itself).
+pub fn time_calls(
+    limits: Limits,
+    script: &Script,
+    input: &str,
+    n: usize,
+) -> Result<Vec<std::time::Duration>, SandboxError> {
+    let mut engine = Engine::new(limits).map_err(|e| SandboxError::Compile(e.to_string()))?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = std::time::Instant::now();
+        engine.call(script, Some(input))?;
+        out.push(start.elapsed());
+    }
+    Ok(out)
+}
+
 fn worker(rx: flume::Receiver<Job>, limits: Limits) {
     let mut engine = None;
     while let Ok(job) = rx.recv() {
@@ -155,15 +174,27 @@ fn worker(rx: flume::Receiver<Job>, limits: Limits) {
     }
 }
 
-/// Compiled functions a runtime keeps, at most this many.
-const CACHED_FUNCTIONS: usize = 256;
+/// Run once per context: no randomness, no `eval`.
+const HARDEN: &str =
+    "delete Math.random; delete globalThis.eval; delete globalThis.queueMicrotask;";
+
+/// Scripts a runtime keeps compiled, at most this many (each context
+/// takes some of the heap limit).
+const CACHED_SCRIPTS: usize = 32;
 /// Stack for scripts (deep recursion becomes a RangeError, not a crash).
 const STACK_BYTES: usize = 512 * 1024;
 
-struct Engine {
-    // Dropped in this order: functions before the context and runtime.
-    functions: HashMap<String, Persistent<Function<'static>>>,
+/// One script, compiled in a context of its own: its built-ins and globals
+/// are its own, so no script can change what another sees.
+struct Loaded {
+    // Dropped in this order: the function before its context.
+    function: Persistent<Function<'static>>,
     context: Context,
+}
+
+struct Engine {
+    // Dropped in this order: every script before the runtime.
+    scripts: HashMap<String, Loaded>,
     runtime: Runtime,
     deadline: Rc<Cell<Option<Duration>>>,
     interrupted: Rc<Cell<bool>>,
@@ -173,14 +204,6 @@ struct Engine {
 impl Engine {
     fn new(limits: Limits) -> rquickjs::Result<Self> {
         let runtime = Runtime::new()?;
-        let context =
-            Context::custom::<(Eval, RegExpCompiler, RegExp, Json, MapSet, TypedArrays)>(&runtime)?;
-        context.with(|ctx| {
-            ctx.eval::<(), _>(
-                "delete Math.random; delete globalThis.eval; delete globalThis.queueMicrotask;",
-            )
-        })?;
-        // After the context exists: its own set-up must not count.
         runtime.set_memory_limit(limits.memory_bytes);
         runtime.set_max_stack_size(STACK_BYTES);
         let deadline = Rc::new(Cell::new(None::<Duration>));
@@ -194,8 +217,7 @@ impl Engine {
             _ => false,
         })));
         Ok(Engine {
-            functions: HashMap::new(),
-            context,
+            scripts: HashMap::new(),
             runtime,
             deadline,
             interrupted,
@@ -203,44 +225,66 @@ impl Engine {
         })
     }
 
+    /// Compiles `script` in a fresh context (under the call's deadline).
+    fn load(&self, script: &Script) -> Result<Loaded, SandboxError> {
+        let context = Context::custom::<(Eval, RegExpCompiler, RegExp, Json, MapSet, TypedArrays)>(
+            &self.runtime,
+        )
+        .map_err(|_| SandboxError::OutOfMemory(self.limits.memory_bytes / (1024 * 1024)))?;
+        let (interrupted, limits) = (&self.interrupted, self.limits);
+        let function = context.with(|ctx| {
+            ctx.eval::<(), _>(HARDEN)
+                .catch(&ctx)
+                .map_err(|e| classify(e, interrupted.get(), limits))?;
+            let f = compile(&ctx, &script.source).map_err(|e| match e {
+                Compiled::Caught(c) => match classify(c, interrupted.get(), limits) {
+                    SandboxError::Threw(m) => SandboxError::Compile(m),
+                    other => other,
+                },
+                Compiled::NoTransform => {
+                    SandboxError::Compile("the script defines no function transform(input)".into())
+                }
+            })?;
+            Ok::<_, SandboxError>(Persistent::save(&ctx, f))
+        })?;
+        Ok(Loaded { function, context })
+    }
+
     fn call(&mut self, script: &Script, input: Option<&str>) -> Result<String, SandboxError> {
         self.interrupted.set(false);
         self.deadline.set(Some(thread_cpu_time() + self.limits.cpu));
-        let Engine {
-            functions,
-            context,
-            interrupted,
-            limits,
-            ..
-        } = self;
-        let limits = *limits;
-        let result = context.with(|ctx| {
+        let result = self.call_inner(script, input);
+        self.deadline.set(None);
+        if self.interrupted.get() && result.is_ok() {
+            // Finished in the same breath as the deadline: still over budget.
+            return Err(SandboxError::Timeout(self.limits.cpu.as_millis()));
+        }
+        result
+    }
+
+    fn call_inner(&mut self, script: &Script, input: Option<&str>) -> Result<String, SandboxError> {
+        if !self.scripts.contains_key(&script.checksum) {
+            let loaded = self.load(script)?;
+            if self.scripts.len() >= CACHED_SCRIPTS {
+                self.scripts.clear();
+            }
+            self.scripts.insert(script.checksum.clone(), loaded);
+        }
+        let Some(input) = input else {
+            return Ok("null".to_string());
+        };
+        let (interrupted, limits) = (&self.interrupted, self.limits);
+        let loaded = self
+            .scripts
+            .get(&script.checksum)
+            .ok_or(SandboxError::Stopped)?;
+        loaded.context.with(|ctx| {
             let caught = |e: CaughtError<'_>| classify(e, interrupted.get(), limits);
-            let function = match functions.get(&script.checksum) {
-                Some(f) => f
-                    .clone()
-                    .restore(&ctx)
-                    .map_err(|e| SandboxError::Compile(format!("cached function unusable: {e}")))?,
-                None => {
-                    let f = compile(&ctx, &script.source).map_err(|e| match e {
-                        Compiled::Caught(c) => match caught(c) {
-                            SandboxError::Threw(m) => SandboxError::Compile(m),
-                            other => other,
-                        },
-                        Compiled::NoTransform => SandboxError::Compile(
-                            "the script defines no function transform(input)".into(),
-                        ),
-                    })?;
-                    if functions.len() >= CACHED_FUNCTIONS {
-                        functions.clear();
-                    }
-                    functions.insert(script.checksum.clone(), Persistent::save(&ctx, f.clone()));
-                    f
-                }
-            };
-            let Some(input) = input else {
-                return Ok("null".to_string());
-            };
+            let function = loaded
+                .function
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| SandboxError::Compile(format!("cached function unusable: {e}")))?;
             let arg = ctx
                 .json_parse(input)
                 .catch(&ctx)
@@ -253,14 +297,7 @@ impl Engine {
                 .ok_or(SandboxError::NoResult)?;
             text.to_string()
                 .map_err(|e| SandboxError::Threw(e.to_string()))
-        });
-        self.deadline.set(None);
-        if self.interrupted.get() && result.is_ok() {
-            // Finished in the same breath as the deadline: still over budget.
-            return Err(SandboxError::Timeout(self.limits.cpu.as_millis()));
-        }
-        let _ = &self.runtime;
-        result
+        })
     }
 }
 
@@ -439,6 +476,34 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err, SandboxError::NoResult);
+    }
+
+    #[test]
+    fn a_runtime_frees_cleanly_after_use() {
+        // QuickJS asserts, and aborts the process, if a runtime is freed
+        // with objects still alive.
+        let s = Script {
+            checksum: "free".into(),
+            source: "function transform(i) { return {a: [i, {b: i}]}; }".into(),
+        };
+        let calls = time_calls(Limits::default(), &s, "{\"x\":1}", 3).unwrap();
+        assert_eq!(calls.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn no_script_can_change_what_another_sees() {
+        let sb = sandbox();
+        let meddler = script(
+            "function transform() { Array.prototype.map = function () { return 'hijacked'; }; globalThis.leak = 1; return 1; }",
+        );
+        assert_eq!(sb.run(meddler, "1".into()).await.unwrap(), "1");
+        let honest = script(
+            "function transform(i) { return [[1, 2].map((x) => x * i), typeof globalThis.leak]; }",
+        );
+        assert_eq!(
+            sb.run(honest, "3".into()).await.unwrap(),
+            r#"[[3,6],"undefined"]"#
+        );
     }
 
     #[tokio::test]

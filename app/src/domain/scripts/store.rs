@@ -164,11 +164,13 @@ pub async fn activate<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     id: Uuid,
 ) -> AppResult<adapter_script::Model> {
-    let txn = db.begin().await?;
+    // Read first, outside the transaction (provider and topic never
+    // change); the transaction then starts with a write, as SQLite needs.
     let script = adapter_script::Entity::find_by_id(id)
-        .one(&txn)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound("No script version with that id.".into()))?;
+    let txn = db.begin().await?;
     make_active(&txn, &script.provider, &script.topic, id).await?;
     txn.commit().await?;
     Ok(adapter_script::Model {
