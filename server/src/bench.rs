@@ -30,6 +30,9 @@ pub struct InboundBench {
     pub rate: u64,
     /// Closed loops with `wrk` as a separate load-generator process.
     pub wrk: bool,
+    /// Acknowledge only (no processing in the server), as on an
+    /// acknowledgement-only node.
+    pub ack_only: bool,
 }
 
 /// What went wrong while setting up or running.
@@ -126,6 +129,7 @@ async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchErro
         data_dir: dir.to_path_buf(),
         demo_data: false,
         log: "error".into(),
+        inbound_processing: !args.ack_only,
         ..Config::default()
     };
     let app = crate::startup::Application::build(config)
@@ -140,7 +144,14 @@ async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchErro
         .map_err(setup_err)?;
     let duration = Duration::from_secs(args.seconds.max(1));
 
-    println!("Plugboard inbound benchmark — SQLite (embedded), loopback, 1 KB signed webhooks");
+    println!(
+        "Plugboard inbound benchmark — SQLite (embedded), loopback, 1 KB signed webhooks{}",
+        if args.ack_only {
+            ", acknowledgement only (no processing)"
+        } else {
+            ", processing on"
+        }
+    );
     println!(
         "closed loop: {} senders for {} s; open loop: {}/s for {} s",
         args.concurrency, args.seconds, args.rate, args.seconds

@@ -85,6 +85,10 @@ pub enum BenchCommand {
         /// the in-process sender.
         #[arg(long)]
         wrk: bool,
+        /// Turn processing off in the server under test (an
+        /// acknowledgement-only node).
+        #[arg(long)]
+        ack_only: bool,
     },
     /// JS transformer calls through the sandbox: calls/s and per-call
     /// latency with the shipped Square script.
@@ -245,12 +249,14 @@ impl Cli {
                         concurrency,
                         rate,
                         wrk,
+                        ack_only,
                     },
             } => crate::bench::inbound(crate::bench::InboundBench {
                 seconds: seconds.min(120),
                 concurrency: concurrency.clamp(1, 1024),
                 rate: rate.clamp(1, 50_000),
                 wrk,
+                ack_only,
             })
             .await
             .map_err(|e| CliError::Usage(e.to_string())),

@@ -153,6 +153,7 @@ async fn write_batch(
     gate: Option<&WriteGate>,
     events: Vec<NewEvent>,
 ) -> Result<Vec<Ack>, AckError> {
+    let started = std::time::Instant::now();
     let store = blobs.clone();
     let (events, keys) = tokio::task::spawn_blocking(move || {
         let bodies: Vec<&[u8]> = events.iter().map(|e| e.body.as_ref()).collect();
@@ -162,11 +163,13 @@ async fn write_batch(
     .await
     .map_err(|e| AckError::Blob(e.to_string()))?;
     let keys = keys.map_err(|e| AckError::Blob(e.to_string()))?;
+    let blob_done = started.elapsed();
     let now = entity::now();
     let _guard = match gate {
         Some(g) => Some(g.urgent().await),
         None => None,
     };
+    let gated = started.elapsed();
     let txn = db.begin().await?;
     // Write first (the transaction takes SQLite's write lock at once):
     // every key new to this batch, first occurrence wins, existing keys
@@ -315,5 +318,12 @@ async fn write_batch(
             .await?;
     }
     txn.commit().await?;
+    tracing::debug!(
+        batch = acks.len(),
+        blob_us = blob_done.as_micros() as u64,
+        gate_wait_us = (gated - blob_done).as_micros() as u64,
+        db_us = (started.elapsed() - gated).as_micros() as u64,
+        "acknowledgement batch committed"
+    );
     Ok(acks)
 }
