@@ -26,4 +26,4 @@ send() {
 
 send '{"store_id":"senopati-1","items":[{"sku":"NG-01","name":"Nasi goreng","category":"Mains","price":"35000","currency":"IDR"},{"sku":"ET-01","name":"Es teh manis","category":"Drinks","price":"8000","currency":"IDR"}]}'
 send '{"store_id":"canggu-1","items":[{"sku":"SM-01","name":"Smoothie bowl","category":"Breakfast","price":"65000","currency":"IDR"}]}'
-echo "Sent. Jakarta's catalog: $BASE/locations (Catalog →). The canggu-1 menu waits in $BASE/support."
+echo "Sent. Jakarta's items: $BASE/locations (Items →). The canggu-1 menu waits in $BASE/support."

@@ -62,7 +62,7 @@ test('a merchant connects a POS, maps its store, and sees the menu in the locati
   // Jakarta's catalog lists both items, the variant included.
   await page.goto('/locations');
   await hydrated(page);
-  await page.locator('[data-location="Jakarta"]').getByRole('link', { name: 'Catalog →' }).click();
+  await page.locator('[data-location="Jakarta"]').getByRole('link', { name: 'Items →' }).click();
   const nasi = page.locator('[data-testid="location-catalog"] tr[data-sku="NASI"]');
   await expect(nasi).toContainText('IDR 30000.00');
   await expect(nasi.getByTestId('variants')).toContainText('With egg IDR 35000.00');

@@ -148,7 +148,7 @@ fn LocationRow(l: Location, actions: Actions) -> impl IntoView {
                 </ActionForm>
             </div>
             <a class="btn btn-small" href=surfaces_href>"Surfaces →"</a>
-            <a class="btn btn-small" href=catalog_href>"Catalog →"</a>
+            <a class="btn btn-small" href=catalog_href>"Items →"</a>
             <ActionForm action=actions.remove attr:class="inline"
                 on:submit=move |ev| {
                     #[cfg(feature = "hydrate")]
