@@ -1,6 +1,6 @@
 //! Item variants (sizes, flavours): provider variant → variant mappings and
 //! the per-location variant read model; how many commands an inbound event
-//! applied (import progress).
+//! applied (import progress); idempotency keys found by their event.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -16,6 +16,12 @@ enum Merchants {
 enum Locations {
     Table,
     Id,
+}
+
+#[derive(DeriveIden)]
+enum InboundIdempotency {
+    Table,
+    EventId,
 }
 
 #[derive(DeriveIden)]
@@ -110,10 +116,27 @@ impl MigrationTrait for Migration {
                 .add_column(big_integer_null(InboundEvents::CommandsApplied))
                 .to_owned(),
         )
+        .await?;
+        // The acknowledgement writer reads back which keys it stored by
+        // event id; replays and retention look keys up the same way.
+        m.create_index(
+            Index::create()
+                .name("ix_inbound_idempotency_event")
+                .table(InboundIdempotency::Table)
+                .col(InboundIdempotency::EventId)
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("ix_inbound_idempotency_event")
+                .table(InboundIdempotency::Table)
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter()
                 .table(InboundEvents::Table)

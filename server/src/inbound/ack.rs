@@ -200,6 +200,7 @@ async fn write_batch(
             }
         }
     }
+    let t_begin = started.elapsed();
     for chunk in new_keys.chunks(CHUNK) {
         inbound_idempotency::Entity::insert_many(chunk.to_vec())
             .on_conflict(
@@ -312,12 +313,21 @@ async fn write_batch(
         });
         acks.push(ack);
     }
+    let t_rows = started.elapsed();
     for chunk in rows.chunks(CHUNK / 4) {
         inbound_event::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(&txn)
             .await?;
     }
+    let t_inserted = started.elapsed();
     txn.commit().await?;
+    tracing::trace!(
+        begin_us = (t_begin - gated).as_micros() as u64,
+        keys_us = (t_rows - t_begin).as_micros() as u64,
+        rows_us = (t_inserted - t_rows).as_micros() as u64,
+        commit_us = (started.elapsed() - t_inserted).as_micros() as u64,
+        "acknowledgement batch phases"
+    );
     tracing::debug!(
         batch = acks.len(),
         blob_us = blob_done.as_micros() as u64,
