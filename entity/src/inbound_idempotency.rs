@@ -18,3 +18,13 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Entity {
+    /// The first event to take a (provider, merchant, key) keeps it:
+    /// inserts of a taken key do nothing.
+    pub fn first_keeps_key() -> sea_orm::sea_query::OnConflict {
+        sea_orm::sea_query::OnConflict::columns([Column::Provider, Column::MerchantId, Column::Key])
+            .do_nothing()
+            .to_owned()
+    }
+}

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use app::domain::inbound::blob::BlobStore;
 use app::domain::inbound::write_gate::WriteGate;
 use entity::{inbound_event, inbound_idempotency};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
@@ -203,15 +202,7 @@ async fn write_batch(
     let t_begin = started.elapsed();
     for chunk in new_keys.chunks(CHUNK) {
         inbound_idempotency::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([
-                    inbound_idempotency::Column::Provider,
-                    inbound_idempotency::Column::MerchantId,
-                    inbound_idempotency::Column::Key,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
+            .on_conflict(inbound_idempotency::Entity::first_keeps_key())
             .exec_without_returning(&txn)
             .await?;
     }

@@ -294,15 +294,7 @@ async fn take_key(db: &DatabaseConnection, event: &inbound_event::Model) -> AppR
         event_id: Set(event.id),
         created_at: Set(entity::now()),
     })
-    .on_conflict(
-        OnConflict::columns([
-            inbound_idempotency::Column::Provider,
-            inbound_idempotency::Column::MerchantId,
-            inbound_idempotency::Column::Key,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
+    .on_conflict(inbound_idempotency::Entity::first_keeps_key())
     .exec_without_returning(db)
     .await?;
     let holder = inbound_idempotency::Entity::find()
