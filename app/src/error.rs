@@ -64,6 +64,12 @@ pub enum AppError {
     /// shape the contract does not allow; 500 so the vendor retries.
     #[error("{0}")]
     TransformFailed(String),
+    /// An optimistic-concurrency check failed: the caller's version is old.
+    #[error("{0}")]
+    StaleVersion(String),
+    /// The state machine does not allow the change.
+    #[error("{0}")]
+    InvalidTransition(String),
     /// Our fault; details are in the server log, not here.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -110,6 +116,8 @@ impl AppError {
             AppError::Unavailable(_) => "unavailable",
             AppError::NoActiveScript(_) => "no_active_script",
             AppError::TransformFailed(_) => "transform_failed",
+            AppError::StaleVersion(_) => "stale_version",
+            AppError::InvalidTransition(_) => "invalid_transition",
             AppError::Internal => "internal_error",
             AppError::Transport(_) => "transport_error",
         }
@@ -130,6 +138,7 @@ impl AppError {
             AppError::InvalidSignature(_) => 401,
             AppError::Unavailable(_) => 503,
             AppError::NoActiveScript(_) | AppError::TransformFailed(_) => 500,
+            AppError::StaleVersion(_) | AppError::InvalidTransition(_) => 409,
             AppError::Internal => 500,
             AppError::Transport(_) => 502,
         }

@@ -681,3 +681,5 @@ pub struct VariantMapping {
     #[serde(default)]
     pub variant_id: Option<Uuid>,
 }
+
+pub mod outbound;

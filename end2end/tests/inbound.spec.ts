@@ -59,6 +59,17 @@ test('a merchant connects a POS, maps its store, and sees the menu in the locati
     await expect(delivery.first()).toContainText('processed · 3 applied', { timeout: 1_000 });
   }).toPass({ timeout: 20_000 });
 
+  // The menu's variant was mapped as it arrived; map another one by hand.
+  await hydrated(page);
+  const variants = page.getByTestId('variant-mappings');
+  await expect(variants.locator('tr[data-variant="NASI-TELUR"]')).toContainText('restopos · NASI');
+  const mapVariant = page.getByTestId('add-variant-mapping');
+  await mapVariant.locator('select[name="provider"]').selectOption('restopos');
+  await mapVariant.getByLabel('Provider variant id').fill('TEH-ICED');
+  await mapVariant.locator('select[name="item_id"]').selectOption({ label: 'restopos · TEH' });
+  await mapVariant.getByRole('button', { name: 'Map to a new variant' }).click();
+  await expect(variants.locator('tr[data-variant="TEH-ICED"]')).toContainText('restopos · TEH');
+
   // Jakarta's catalog lists both items, the variant included.
   await page.goto('/locations');
   await hydrated(page);

@@ -11,6 +11,8 @@ pub mod catalog_item;
 pub mod catalog_variant;
 pub mod category;
 pub mod crypto;
+pub mod delivery;
+pub mod delivery_attempt;
 pub mod inbound_auth_failure;
 pub mod inbound_event;
 pub mod inbound_idempotency;
@@ -25,13 +27,18 @@ pub mod location_external_id;
 pub mod login_attempt;
 pub mod merchant;
 pub mod oauth_connection;
+pub mod order;
+pub mod order_status_history;
 pub mod outbox;
+pub mod outbox_cursor;
 pub mod platform_secret;
 pub mod provider_connection;
+pub mod receipt_attachment;
 pub mod store_mapping;
 pub mod store_status;
 pub mod user;
 pub mod variant_mapping;
+pub mod webhook_endpoint;
 
 pub use sea_orm;
 

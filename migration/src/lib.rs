@@ -8,6 +8,7 @@ mod m20261122_000004_oauth;
 mod m20261122_000005_inbound;
 mod m20261122_000006_scripts_partner_webhooks;
 mod m20261122_000007_variants;
+mod m20261202_000008_outbound_orders;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_inbound::Migration),
             Box::new(m20261122_000006_scripts_partner_webhooks::Migration),
             Box::new(m20261122_000007_variants::Migration),
+            Box::new(m20261202_000008_outbound_orders::Migration),
         ]
     }
 }

@@ -74,6 +74,19 @@ pub struct Config {
     pub script_memory_mb: usize,
     /// Threads running JS transformers (`PLUGBOARD_SCRIPT_WORKERS`).
     pub script_workers: usize,
+    /// Networks outbound requests may reach although they are private or
+    /// internal, e.g. `10.1.0.0/16` (`PLUGBOARD_OUTBOUND_ALLOWLIST`, comma
+    /// separated). Everything else internal is refused (SSRF).
+    pub outbound_allowlist: Vec<String>,
+    /// An outbound attempt without a complete answer after this long fails
+    /// (`PLUGBOARD_DELIVERY_TIMEOUT_SECS`).
+    pub delivery_timeout_secs: u64,
+    /// Multiplies the retry schedule (1m / 5m / 15m / 60m); tests compress
+    /// it, e.g. 0.001 (`PLUGBOARD_DELIVERY_CLOCK_SCALE`).
+    pub delivery_clock_scale: f64,
+    /// An endpoint whose deliveries have all failed for this long is
+    /// disabled (`PLUGBOARD_ENDPOINT_DISABLE_AFTER_SECS`).
+    pub endpoint_disable_after_secs: u64,
 }
 
 /// One OAuth client registered at a provider. The endpoints and scopes
@@ -120,6 +133,10 @@ impl Default for Config {
             script_cpu_ms: 50,
             script_memory_mb: 32,
             script_workers: 2,
+            outbound_allowlist: Vec::new(),
+            delivery_timeout_secs: 10,
+            delivery_clock_scale: 1.0,
+            endpoint_disable_after_secs: 5 * 24 * 3600,
         }
     }
 }
@@ -154,6 +171,20 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Where outbound requests may go.
+    pub fn url_policy(&self) -> app::domain::outbound::url_policy::UrlPolicy {
+        app::domain::outbound::url_policy::UrlPolicy::new(&self.outbound_allowlist)
+            .unwrap_or_default()
+    }
+
+    /// The delivery engine's timing rules.
+    pub fn delivery_timing(&self) -> app::domain::outbound::deliveries::Timing {
+        app::domain::outbound::deliveries::Timing {
+            clock_scale: self.delivery_clock_scale,
+            disable_after: std::time::Duration::from_secs(self.endpoint_disable_after_secs),
+        }
+    }
+
     /// Loads defaults, then `file` (if given, it must exist; otherwise
     /// `plugboard.toml` in the working directory when present), then the
     /// environment.
@@ -195,7 +226,10 @@ impl Config {
             .filter(move |k| {
                 let k = k.as_str().to_ascii_lowercase();
                 let k = k.as_str();
-                (known.iter().any(|n| n == k) && k != "allowed_origins" && k != "oauth")
+                (known.iter().any(|n| n == k)
+                    && k != "allowed_origins"
+                    && k != "outbound_allowlist"
+                    && k != "oauth")
                     || k.starts_with("oauth__")
             })
             .split("__");
@@ -204,6 +238,13 @@ impl Config {
         // A comma-separated list is the friendly form in an environment variable.
         if let Ok(origins) = std::env::var("PLUGBOARD_ALLOWED_ORIGINS") {
             config.allowed_origins = origins
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Ok(networks) = std::env::var("PLUGBOARD_OUTBOUND_ALLOWLIST") {
+            config.outbound_allowlist = networks
                 .split(',')
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
@@ -278,6 +319,28 @@ impl Config {
                     "{name} must be between {low} and {high} (got {value})"
                 ));
             }
+        }
+        if let Err(bad) =
+            app::domain::outbound::url_policy::UrlPolicy::new(&self.outbound_allowlist)
+        {
+            problems.push(format!(
+                "outbound_allowlist entries must be addresses or CIDR networks (got {bad:?})"
+            ));
+        }
+        if !(1..=300).contains(&self.delivery_timeout_secs) {
+            problems.push(format!(
+                "delivery_timeout_secs must be between 1 and 300 (got {})",
+                self.delivery_timeout_secs
+            ));
+        }
+        if !(self.delivery_clock_scale > 0.0 && self.delivery_clock_scale <= 1000.0) {
+            problems.push(format!(
+                "delivery_clock_scale must be above 0 and at most 1000 (got {})",
+                self.delivery_clock_scale
+            ));
+        }
+        if self.endpoint_disable_after_secs == 0 {
+            problems.push("endpoint_disable_after_secs must be at least 1".into());
         }
         if self.log_format != "text" && self.log_format != "json" {
             problems.push(format!(

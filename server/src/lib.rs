@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod csrf;
 pub mod db;
+pub mod delivery;
 pub mod inbound;
 pub mod keys;
 pub mod oauth;

@@ -99,13 +99,34 @@ impl Application {
             }
         }
         spawn_upkeep(database.conn.clone(), database.sessions.clone());
+        if let Some(pool) = &database.sqlite {
+            db::spawn_checkpointer(pool.clone(), Duration::from_millis(250));
+        }
         let inbound = inbound_state(&config, &database, keys.clone(), local_addr)?;
+        let engine = crate::delivery::Engine {
+            db: database.conn.clone(),
+            keys: keys.clone(),
+            client: crate::delivery::client::build(
+                config.url_policy(),
+                Duration::from_secs(config.delivery_timeout_secs),
+            ),
+            policy: config.url_policy(),
+            timing: config.delivery_timing(),
+            transformers: inbound.pipeline.transformers.clone(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
+        crate::delivery::spawn_workers(&engine);
+        let outbound = app::domain::outbound::Outbound {
+            policy: config.url_policy(),
+            sender: Some(Arc::new(engine)),
+        };
         let (router, state) = router(
             &config,
             database,
             keys,
             local_addr,
             inbound.pipeline.clone(),
+            outbound,
         );
         let router = router.merge(crate::inbound::routes::routes(inbound));
         crate::oauth::spawn_refresher(
@@ -272,6 +293,7 @@ fn router(
     keys: Arc<entity::crypto::SharedKeyRing>,
     addr: SocketAddr,
     pipeline: Pipeline,
+    outbound: app::domain::outbound::Outbound,
 ) -> (Router, AppState) {
     let (api, openapi) = crate::api::router();
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
@@ -282,6 +304,7 @@ fn router(
         keys,
         oauth: Arc::new(config.oauth_settings(addr)),
         pipeline: Some(pipeline),
+        outbound,
     };
 
     let mut trusted: Vec<String> = config.allowed_origins.clone();
@@ -327,6 +350,10 @@ fn router(
         .route("/v1/openapi.json", openapi_route)
         .route(
             "/v1/{*rest}",
+            axum::routing::any(crate::api::error::not_found),
+        )
+        .route(
+            "/api/v1/{*rest}",
             axum::routing::any(crate::api::error::not_found),
         )
         .merge(pages)

@@ -1,10 +1,11 @@
-//! The merchant's inbound setup: provider connections, store and item
-//! mappings, and recent deliveries with Replay.
+//! The merchant's inbound setup: provider connections, store, item and
+//! variant mappings, and recent deliveries with Replay.
 use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::model::{
     InboundEventSummary, ItemMapping, ProviderConnection, ProviderConnectionCreated, StoreMapping,
+    VariantMapping,
 };
 
 /// Everything the inbound page shows.
@@ -15,6 +16,7 @@ pub struct InboundOverview {
     pub connections: Vec<ProviderConnection>,
     pub store_mappings: Vec<StoreMapping>,
     pub item_mappings: Vec<ItemMapping>,
+    pub variant_mappings: Vec<VariantMapping>,
     pub events: Vec<InboundEventSummary>,
     pub locations: Vec<crate::model::LocationRef>,
 }
@@ -37,6 +39,7 @@ pub async fn load_inbound() -> Result<InboundOverview, AppError> {
                 connections: connections::list(&state.db, merchant).await?,
                 store_mappings: connections::store_mappings(&state.db, merchant).await?,
                 item_mappings: connections::item_mappings(&state.db, merchant).await?,
+                variant_mappings: connections::variant_mappings(&state.db, merchant).await?,
                 events: connections::events(&state.db, merchant, None, 50).await?,
                 locations: crate::domain::locations::list(&state.db, merchant)
                     .await?
@@ -161,6 +164,37 @@ pub async fn add_item_mapping(
                     provider,
                     provider_sku,
                     item_id: None,
+                },
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Maps a provider variant to a new variant of one of the merchant's items.
+#[server(endpoint = "add_variant_mapping")]
+pub async fn add_variant_mapping(
+    provider: String,
+    provider_variant_id: String,
+    item_id: String,
+) -> Result<VariantMapping, AppError> {
+    super::finish(
+        async move {
+            let (state, me, merchant) = crate::session::merchant_context().await?;
+            let item_id = item_id
+                .trim()
+                .parse()
+                .map_err(|_| AppError::field("item_id", "Choose an item."))?;
+            crate::domain::inbound::connections::map_variant(
+                &state.db,
+                crate::domain::audit::Actor::User(me.user_id),
+                merchant,
+                VariantMapping {
+                    provider,
+                    provider_variant_id,
+                    item_id,
+                    variant_id: None,
                 },
             )
             .await

@@ -39,6 +39,40 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The order a receipt token is about (receipt_qr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// The order's total in minor units, with `currency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+impl Claims {
+    /// Claims for `capability` of `slug` at a merchant's location, valid for `ttl`.
+    pub fn new(
+        slug: &str,
+        merchant_id: Uuid,
+        location_id: Option<Uuid>,
+        capability: &str,
+        ttl: Duration,
+    ) -> Self {
+        let now = entity::now().unix_timestamp();
+        Claims {
+            iss: ISSUER.into(),
+            aud: slug.into(),
+            sub: merchant_id.to_string(),
+            location_id: location_id.map(|l| l.to_string()),
+            capability: capability.into(),
+            iat: now,
+            exp: now + ttl.whole_seconds(),
+            jti: Uuid::new_v4().to_string(),
+            order_id: None,
+            amount_minor: None,
+            currency: None,
+        }
+    }
 }
 
 /// A newly generated secret, to hand to the partner once.
@@ -133,6 +167,18 @@ pub async fn sign<C: ConnectionTrait>(
     location_id: Option<Uuid>,
     capability: &str,
 ) -> AppResult<(String, Claims)> {
+    let claims = Claims::new(slug, merchant_id, location_id, capability, TOKEN_TTL);
+    let token = sign_claims(db, keys, &claims).await?;
+    Ok((token, claims))
+}
+
+/// Signs `claims` for their audience (the integration) with its newest secret.
+pub async fn sign_claims<C: ConnectionTrait>(
+    db: &C,
+    keys: &KeyRing,
+    claims: &Claims,
+) -> AppResult<String> {
+    let slug = claims.aud.as_str();
     platform_integration(db, slug).await?;
     let row = platform_secret::Entity::find()
         .filter(platform_secret::Column::IntegrationSlug.eq(slug))
@@ -145,31 +191,19 @@ pub async fn sign<C: ConnectionTrait>(
                 "No platform secret for {slug} yet: the operator creates one with `plugboard platform-secrets rotate --integration {slug}`."
             ))
         })?;
-    let now = entity::now().unix_timestamp();
-    let claims = Claims {
-        iss: ISSUER.into(),
-        aud: slug.into(),
-        sub: merchant_id.to_string(),
-        location_id: location_id.map(|l| l.to_string()),
-        capability: capability.into(),
-        iat: now,
-        exp: now + TOKEN_TTL.whole_seconds(),
-        jti: Uuid::new_v4().to_string(),
-    };
     let header = Header {
         kid: Some(row.key_id.clone()),
         ..Header::new(Algorithm::HS256)
     };
-    let token = jsonwebtoken::encode(
+    jsonwebtoken::encode(
         &header,
-        &claims,
+        claims,
         &EncodingKey::from_secret(&open(keys, &row)?),
     )
     .map_err(|e| {
         tracing::error!(error = %e, "JWT signing failed");
         AppError::Internal
-    })?;
-    Ok((token, claims))
+    })
 }
 
 /// Verifies a token a partner presents: signed by a secret of `slug` that is

@@ -17,6 +17,8 @@ pub struct AppState {
     /// The inbound pipeline: raw-payload store and JS transformers (for
     /// replays and trying scripts).
     pub pipeline: Option<super::inbound::processor::Pipeline>,
+    /// The URL policy and delivery engine for outbound requests.
+    pub outbound: super::outbound::Outbound,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -1,15 +1,17 @@
 //! `/inbound`: the merchant's provider connections (POS, warehouse, feeds),
 //! which provider store is which location, which provider SKU is which
-//! item, and the newest deliveries with their status and Replay.
+//! item, which provider variant is which variant of an item, and the newest
+//! deliveries with their status and Replay.
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::inbound::{
-    load_inbound, AddConnection, AddItemMapping, AddStoreMapping, InboundOverview,
-    RemoveConnection, ReplayDelivery,
+    load_inbound, AddConnection, AddItemMapping, AddStoreMapping, AddVariantMapping,
+    InboundOverview, RemoveConnection, ReplayDelivery,
 };
 use crate::components::auth::RequireUser;
 use crate::components::form::{last_error, ErrorBanner, FieldMessage};
+use crate::model::ItemMapping;
 
 #[component]
 pub fn InboundPage() -> impl IntoView {
@@ -25,6 +27,7 @@ struct Actions {
     remove: ServerAction<RemoveConnection>,
     store: ServerAction<AddStoreMapping>,
     item: ServerAction<AddItemMapping>,
+    variant: ServerAction<AddVariantMapping>,
     replay: ServerAction<ReplayDelivery>,
 }
 
@@ -35,6 +38,7 @@ fn Inbound() -> impl IntoView {
         remove: ServerAction::new(),
         store: ServerAction::new(),
         item: ServerAction::new(),
+        variant: ServerAction::new(),
         replay: ServerAction::new(),
     };
     let setup = Resource::new(
@@ -44,6 +48,7 @@ fn Inbound() -> impl IntoView {
                 a.remove.version().get(),
                 a.store.version().get(),
                 a.item.version().get(),
+                a.variant.version().get(),
                 a.replay.version().get(),
             )
         },
@@ -63,10 +68,11 @@ fn Inbound() -> impl IntoView {
         last_error(a.remove.value()),
         last_error(a.replay.value()),
         last_error(a.item.value()),
+        last_error(a.variant.value()),
     ];
     view! {
         <h1>"Inbound"</h1>
-        <p class="muted">"Webhooks from your POS, warehouse and seller feeds: who sends them, and how their stores and SKUs map to your locations and items."</p>
+        <p class="muted">"Webhooks from your POS, warehouse and seller feeds: who sends them, and how their stores, SKUs and variants map to your locations, items and variants."</p>
         {created}
         {errors.map(|e| view! { <ErrorBanner error=e/> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -138,7 +144,41 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
             view! { <tr><td>{m.provider}</td><td><code>{m.provider_sku}</code></td><td class="small">{m.item_id.map(|i| i.to_string()).unwrap_or_default()}</td></tr> }
         })
         .collect_view();
-    let (providers_a, providers_b, providers_c) = (
+    let item_label = {
+        let mappings = s.item_mappings.clone();
+        move |id: uuid::Uuid| {
+            mappings
+                .iter()
+                .find(|m| m.item_id == Some(id))
+                .map(sku_label)
+                .unwrap_or_else(|| id.to_string())
+        }
+    };
+    let variants = s
+        .variant_mappings
+        .iter()
+        .cloned()
+        .map(|m| {
+            let item = item_label(m.item_id);
+            let key = m.provider_variant_id.clone();
+            view! {
+                <tr data-variant=key>
+                    <td>{m.provider}</td><td><code>{m.provider_variant_id}</code></td><td>{item}</td>
+                    <td class="small">{m.variant_id.map(|v| v.to_string()).unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let item_options = s
+        .item_mappings
+        .iter()
+        .filter_map(|m| {
+            let id = m.item_id?;
+            Some(view! { <option value=id.to_string()>{sku_label(m)}</option> })
+        })
+        .collect_view();
+    let (providers_a, providers_b, providers_c, providers_d) = (
+        provider_options(&s.providers),
         provider_options(&s.providers),
         provider_options(&s.providers),
         provider_options(&s.providers),
@@ -225,6 +265,19 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
             </ActionForm>
         </section>
         <section class="card">
+            <h2>"Variants → items"</h2>
+            <table class="table" data-testid="variant-mappings">
+                <thead><tr><th>"Provider"</th><th>"Provider variant"</th><th>"Item"</th><th>"Variant"</th></tr></thead>
+                <tbody>{variants}</tbody>
+            </table>
+            <ActionForm action=a.variant attr:class="row-form" attr:data-testid="add-variant-mapping">
+                <label>"Provider"<select name="provider">{providers_d}</select></label>
+                <label>"Provider variant id"<input type="text" name="provider_variant_id" required maxlength="200"/></label>
+                <label>"Item"<select name="item_id" required>{item_options}</select></label>
+                <button type="submit" class="btn">"Map to a new variant"</button>
+            </ActionForm>
+        </section>
+        <section class="card">
             <h2>"Newest deliveries"</h2>
             <p class="muted small">"A large import shows processing… while its rows are applied (in one commit), then how many were applied. Reload to follow it."</p>
             <table class="table" data-testid="deliveries">
@@ -233,4 +286,10 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
             </table>
         </section>
     }
+}
+
+/// How the page names an item: items have no name of their own here, so
+/// by the provider SKU mapped to it.
+fn sku_label(m: &ItemMapping) -> String {
+    format!("{} · {}", m.provider, m.provider_sku)
 }

@@ -9,6 +9,8 @@ pub mod installs;
 pub mod locations;
 pub mod me;
 pub mod oauth;
+pub mod orders;
+pub mod webhooks;
 
 use app::domain::AppState;
 use axum::Router;
@@ -31,6 +33,8 @@ use utoipa_axum::routes;
         (name = "installs", description = "Installing, configuring, disabling and uninstalling integrations"),
         (name = "account", description = "The token's merchant"),
         (name = "inbound", description = "Provider connections, store mappings and inbound deliveries"),
+        (name = "webhooks", description = "Partner webhook endpoints, signed deliveries, attempts and resends"),
+        (name = "orders", description = "Order dispatch, status updates and receipts"),
         (name = "meta", description = "Health and API description")
     )
 )]
@@ -86,5 +90,18 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inbound::replay))
         .routes(routes!(inbound::map_item, inbound::item_mappings))
         .routes(routes!(inbound::map_variant, inbound::variant_mappings))
+        .routes(routes!(webhooks::register))
+        .routes(routes!(webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::enable))
+        .routes(routes!(webhooks::disable))
+        .routes(routes!(webhooks::delivery))
+        .routes(routes!(webhooks::resend))
+        .routes(routes!(orders::dispatch))
+        .routes(routes!(orders::list))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::receipt))
+        .routes(routes!(orders::update_status))
         .split_for_parts()
 }

@@ -8,7 +8,8 @@ use app::domain::inbound::blob::BlobStore;
 use app::domain::inbound::write_gate::WriteGate;
 use entity::{inbound_event, inbound_idempotency};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    Set, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -75,6 +76,14 @@ struct Job {
     reply: oneshot::Sender<Result<Ack, String>>,
 }
 
+/// A batch whose bodies are durably in the blob store, waiting for its
+/// database commit.
+struct Stored {
+    events: Vec<NewEvent>,
+    blob_keys: Vec<String>,
+    replies: Vec<oneshot::Sender<Result<Ack, String>>>,
+}
+
 /// Handle to the writer task.
 #[derive(Clone)]
 pub struct AckWriter {
@@ -84,6 +93,10 @@ pub struct AckWriter {
 impl AckWriter {
     /// Starts the writer; batches hold at most `max_batch` deliveries;
     /// `committed` is notified after every commit (the processor waits on it).
+    ///
+    /// Two stages run side by side: while one batch commits to the
+    /// database, the next one's bodies are appended and fsynced, so the two
+    /// durable writes of consecutive batches overlap.
     pub fn spawn(
         db: DatabaseConnection,
         blobs: Arc<dyn BlobStore>,
@@ -91,8 +104,11 @@ impl AckWriter {
         max_batch: usize,
         committed: Arc<tokio::sync::Notify>,
     ) -> Self {
+        let max_batch = max_batch.max(1);
         let (tx, rx) = mpsc::channel(max_batch * 8);
-        tokio::spawn(run(db, blobs, gate, rx, max_batch.max(1), committed));
+        let (stored_tx, stored_rx) = mpsc::channel(1);
+        tokio::spawn(store_bodies(blobs, rx, stored_tx, max_batch));
+        tokio::spawn(commit_rows(db, gate, stored_rx, committed));
         AckWriter { tx }
     }
 
@@ -111,13 +127,13 @@ impl AckWriter {
     }
 }
 
-async fn run(
-    db: DatabaseConnection,
+/// First stage: gathers what is waiting into a batch and appends its
+/// bodies to the blob store (one fsync).
+async fn store_bodies(
     blobs: Arc<dyn BlobStore>,
-    gate: Option<Arc<WriteGate>>,
     mut rx: mpsc::Receiver<Job>,
+    stored: mpsc::Sender<Stored>,
     max_batch: usize,
-    committed: Arc<tokio::sync::Notify>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -127,9 +143,68 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let (jobs, replies): (Vec<NewEvent>, Vec<_>) =
+        let (events, replies): (Vec<NewEvent>, Vec<_>) =
             batch.into_iter().map(|j| (j.event, j.reply)).unzip();
-        match write_batch(&db, &blobs, gate.as_deref(), jobs).await {
+        let started = std::time::Instant::now();
+        match put_bodies(&blobs, events).await {
+            Ok((events, blob_keys)) => {
+                tracing::debug!(
+                    batch = events.len(),
+                    blob_us = started.elapsed().as_micros() as u64,
+                    "acknowledgement batch bodies stored"
+                );
+                let next = Stored {
+                    events,
+                    blob_keys,
+                    replies,
+                };
+                if stored.send(next).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not store inbound bodies; senders will retry");
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+async fn put_bodies(
+    blobs: &Arc<dyn BlobStore>,
+    events: Vec<NewEvent>,
+) -> Result<(Vec<NewEvent>, Vec<String>), AckError> {
+    let store = blobs.clone();
+    let (events, keys) = tokio::task::spawn_blocking(move || {
+        let bodies: Vec<&[u8]> = events.iter().map(|e| e.body.as_ref()).collect();
+        let keys = store.put_batch(&bodies);
+        (events, keys)
+    })
+    .await
+    .map_err(|e| AckError::Blob(e.to_string()))?;
+    Ok((events, keys.map_err(|e| AckError::Blob(e.to_string()))?))
+}
+
+/// Second stage: commits the rows of every stored batch waiting (one
+/// transaction, one fsync), then answers their senders.
+async fn commit_rows(
+    db: DatabaseConnection,
+    gate: Option<Arc<WriteGate>>,
+    mut rx: mpsc::Receiver<Stored>,
+    committed: Arc<tokio::sync::Notify>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut events = first.events;
+        let mut blob_keys = first.blob_keys;
+        let mut replies = first.replies;
+        while let Ok(more) = rx.try_recv() {
+            events.extend(more.events);
+            blob_keys.extend(more.blob_keys);
+            replies.extend(more.replies);
+        }
+        match write_rows(&db, gate.as_deref(), events, blob_keys).await {
             Ok(acks) => {
                 committed.notify_one();
                 for (reply, ack) in replies.into_iter().zip(acks) {
@@ -146,23 +221,13 @@ async fn run(
     }
 }
 
-async fn write_batch(
+async fn write_rows(
     db: &DatabaseConnection,
-    blobs: &Arc<dyn BlobStore>,
     gate: Option<&WriteGate>,
     events: Vec<NewEvent>,
+    keys: Vec<String>,
 ) -> Result<Vec<Ack>, AckError> {
     let started = std::time::Instant::now();
-    let store = blobs.clone();
-    let (events, keys) = tokio::task::spawn_blocking(move || {
-        let bodies: Vec<&[u8]> = events.iter().map(|e| e.body.as_ref()).collect();
-        let keys = store.put_batch(&bodies);
-        (events, keys)
-    })
-    .await
-    .map_err(|e| AckError::Blob(e.to_string()))?;
-    let keys = keys.map_err(|e| AckError::Blob(e.to_string()))?;
-    let blob_done = started.elapsed();
     let now = entity::now();
     let _guard = match gate {
         Some(g) => Some(g.urgent().await),
@@ -200,28 +265,18 @@ async fn write_batch(
         }
     }
     let t_begin = started.elapsed();
-    for chunk in new_keys.chunks(CHUNK) {
-        inbound_idempotency::Entity::insert_many(chunk.to_vec())
-            .on_conflict(inbound_idempotency::Entity::first_keeps_key())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    // Which of ours are stored; the others repeat an earlier delivery (or
-    // one another process stored first).
-    let ours: Vec<Uuid> = decided
-        .iter()
-        .zip(&events)
-        .filter(|((_, dup), e)| dup.is_none() && !matches!(e.intake, Intake::Fail { .. }))
-        .map(|((id, _), _)| *id)
-        .collect();
+    // The keys this batch took come back from the insert itself; the
+    // others repeat an earlier delivery (or one another process stored first).
+    let backend = txn.get_database_backend();
     let mut stored = std::collections::HashSet::new();
-    for chunk in ours.chunks(CHUNK) {
-        for k in inbound_idempotency::Entity::find()
-            .filter(inbound_idempotency::Column::EventId.is_in(chunk.to_vec()))
-            .all(&txn)
-            .await?
-        {
-            stored.insert(k.event_id);
+    for chunk in new_keys.chunks(CHUNK) {
+        let mut insert = inbound_idempotency::Entity::insert_many(chunk.to_vec())
+            .on_conflict(inbound_idempotency::Entity::first_keeps_key());
+        insert
+            .query()
+            .returning_col(inbound_idempotency::Column::EventId);
+        for row in txn.query_all(insert.build(backend)).await? {
+            stored.insert(row.try_get::<Uuid>("", "event_id")?);
         }
     }
     for (i, (id, dup)) in decided.iter_mut().enumerate() {
@@ -321,8 +376,7 @@ async fn write_batch(
     );
     tracing::debug!(
         batch = acks.len(),
-        blob_us = blob_done.as_micros() as u64,
-        gate_wait_us = (gated - blob_done).as_micros() as u64,
+        gate_wait_us = gated.as_micros() as u64,
         db_us = (started.elapsed() - gated).as_micros() as u64,
         "acknowledgement batch committed"
     );

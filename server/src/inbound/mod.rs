@@ -5,6 +5,7 @@
 
 pub mod ack;
 pub mod failures;
+pub mod order_status;
 pub mod partner;
 pub mod routes;
 pub mod worker;

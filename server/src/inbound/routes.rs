@@ -42,6 +42,10 @@ pub fn routes(state: Inbound) -> Router {
             "/v1/integrations/{slug}/webhook",
             post(super::partner::receive),
         )
+        .route(
+            "/api/v1/inbound/{provider}/order-status",
+            post(super::order_status::receive),
+        )
         .layer(DefaultBodyLimit::max(WEBHOOK_LIMIT))
         .merge(
             Router::new()

@@ -16,6 +16,7 @@ on_both_backends!(
     failures_are_classified_kept_and_replayable,
     erp_stock_deltas_and_seller_imports_update_the_catalog,
     variants_are_mapped_and_updates_need_the_item_listed,
+    merchants_map_variants_on_the_inbound_page,
 );
 
 pub(crate) struct Pos<'a> {
@@ -996,4 +997,119 @@ async fn variants_are_mapped_and_updates_need_the_item_listed(app: TestApp) {
             .len(),
         2
     );
+}
+
+/// Calls a server function with `client` (signed in as some merchant);
+/// answers the status and the JSON body.
+async fn server_fn(
+    app: &TestApp,
+    client: &reqwest::Client,
+    name: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let resp = client
+        .post(app.url(&format!("/api/{name}")))
+        .header("Origin", app.origin())
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn merchants_map_variants_on_the_inbound_page(app: TestApp) {
+    app.sign_up("Warung Varian", "varian@example.com").await;
+    let me = &app.client;
+    let (status, item) = server_fn(
+        &app,
+        me,
+        "add_item_mapping",
+        &[("provider", "restopos"), ("provider_sku", "KOPI")],
+    )
+    .await;
+    assert_eq!(status, 200, "{item}");
+    let item_id = item["item_id"].as_str().unwrap().to_string();
+
+    let (status, mapped) = server_fn(
+        &app,
+        me,
+        "add_variant_mapping",
+        &[
+            ("provider", "restopos"),
+            ("provider_variant_id", " KOPI-L "),
+            ("item_id", &item_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{mapped}");
+    assert_eq!(mapped["provider_variant_id"], "KOPI-L");
+    assert!(mapped["variant_id"].is_string(), "{mapped}");
+    let (_, overview) = server_fn(&app, me, "load_inbound", &[]).await;
+    assert_eq!(
+        overview["variant_mappings"],
+        json!([mapped]),
+        "the page lists it"
+    );
+
+    // Form mistakes name their field; an unknown item is not found.
+    for (variant, item, field) in [
+        ("", item_id.as_str(), "provider_variant_id"),
+        ("KOPI-M", "", "item_id"),
+    ] {
+        let (status, body) = server_fn(
+            &app,
+            me,
+            "add_variant_mapping",
+            &[
+                ("provider", "restopos"),
+                ("provider_variant_id", variant),
+                ("item_id", item),
+            ],
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            body["InvalidRequest"]["fields"][0]["field"], field,
+            "{body}"
+        );
+    }
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let (status, body) = server_fn(
+        &app,
+        me,
+        "add_variant_mapping",
+        &[
+            ("provider", "restopos"),
+            ("provider_variant_id", "KOPI-M"),
+            ("item_id", &unknown),
+        ],
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+
+    // Another merchant's item cannot take a variant, and its mappings are
+    // not on this merchant's page.
+    let other = app.other_browser("Warung Lain").await;
+    let (_, theirs) = server_fn(
+        &app,
+        &other,
+        "add_item_mapping",
+        &[("provider", "restopos"), ("provider_sku", "TEH")],
+    )
+    .await;
+    let their_item = theirs["item_id"].as_str().unwrap().to_string();
+    let (status, body) = server_fn(
+        &app,
+        me,
+        "add_variant_mapping",
+        &[
+            ("provider", "restopos"),
+            ("provider_variant_id", "TEH-L"),
+            ("item_id", &their_item),
+        ],
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let (_, theirs) = server_fn(&app, &other, "load_inbound", &[]).await;
+    assert_eq!(theirs["variant_mappings"], json!([]), "{theirs}");
 }

@@ -3,6 +3,7 @@
 mod auth_server;
 mod helpers;
 mod inbound;
+mod receiver;
 
 mod accounts;
 mod catalog;
@@ -10,6 +11,7 @@ mod cli;
 mod installs;
 mod locations;
 mod oauth;
+mod orders;
 mod pages;
 mod partner_webhooks;
 mod platform;
@@ -17,3 +19,4 @@ mod retention;
 mod scripts;
 mod support;
 mod tokens;
+mod webhooks;

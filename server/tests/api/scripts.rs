@@ -247,7 +247,7 @@ async fn square_inventory_runs_through_the_deployed_script(app: TestApp) {
     let (ok, out) = deploy(&app, &repo_scripts(), false);
     assert!(ok, "{out}");
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM adapter_scripts WHERE active")
+        app.count("SELECT COUNT(*) FROM adapter_scripts WHERE active AND provider = 'square'")
             .await,
         1
     );

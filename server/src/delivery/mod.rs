@@ -1,0 +1,252 @@
+//! The delivery engine: every outbound request — signed partner webhooks
+//! and POS-native order requests — goes through [`Engine::attempt`], which
+//! builds the request, sends it with the policy-checked client, classifies
+//! the answer and records the attempt. [`worker`] drives the durable queue;
+//! order dispatch calls the engine inline for the first attempt.
+//! Design: docs/webhooks.md.
+
+pub mod client;
+pub mod pos;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::domain::outbound::deliveries::{self, Timing};
+use app::domain::outbound::endpoints;
+use app::domain::outbound::outcome::{self, Answer, Outcome, Receiver};
+use app::domain::outbound::signing::{self, Signed};
+use app::domain::outbound::url_policy::UrlPolicy;
+use app::domain::scripts::Transformers;
+use app::error::AppResult;
+use entity::crypto::SharedKeyRing;
+use entity::{delivery, webhook_endpoint};
+use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use tokio::sync::Notify;
+
+/// Largest answer body read from a receiver.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// A request ready to send.
+pub struct Prepared {
+    pub method: reqwest::Method,
+    pub url: url::Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub receiver: Receiver,
+}
+
+/// Why a delivery cannot be attempted.
+pub enum NotSent {
+    /// Never sendable as it stands (endpoint gone or disabled, no
+    /// credentials): the delivery fails with this reason.
+    Unsendable(String),
+    /// This attempt fails (recorded, retried on the schedule).
+    Attempt(Outcome),
+}
+
+/// Everything the engine needs; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub db: DatabaseConnection,
+    pub keys: Arc<SharedKeyRing>,
+    pub client: reqwest::Client,
+    pub policy: UrlPolicy,
+    pub timing: Timing,
+    pub transformers: Transformers,
+    /// Wakes the worker when something new is due.
+    pub wake: Arc<Notify>,
+}
+
+impl Engine {
+    /// Attempts one claimed delivery and records the attempt; answers the
+    /// delivery as it is now and what the attempt came to.
+    pub async fn attempt(&self, d: delivery::Model) -> AppResult<(delivery::Model, Outcome)> {
+        let started = Instant::now();
+        let outcome = match self.prepare(&d).await {
+            Ok(req) => self.send(req).await,
+            Err(NotSent::Attempt(outcome)) => outcome,
+            Err(NotSent::Unsendable(reason)) => Outcome::unsendable(reason),
+        };
+        let latency = started.elapsed();
+        let txn = self.db.begin().await?;
+        let updated = deliveries::record_attempt(&txn, &self.timing, &d, &outcome, latency).await?;
+        txn.commit().await?;
+        tracing::debug!(
+            delivery = %d.id,
+            attempt = updated.attempts,
+            outcome = outcome.kind,
+            status = ?outcome.status_code,
+            latency_ms = latency.as_millis() as u64,
+            "delivery attempted"
+        );
+        Ok((updated, outcome))
+    }
+
+    async fn prepare(&self, d: &delivery::Model) -> Result<Prepared, NotSent> {
+        match d.target.as_str() {
+            delivery::target::WEBHOOK => self.prepare_webhook(d).await,
+            delivery::target::POS => pos::prepare(self, d).await,
+            other => Err(NotSent::Unsendable(format!(
+                "unknown delivery target {other:?}"
+            ))),
+        }
+    }
+
+    async fn prepare_webhook(&self, d: &delivery::Model) -> Result<Prepared, NotSent> {
+        let internal = |_| NotSent::Unsendable("internal error reading the endpoint".into());
+        let endpoint = match d.endpoint_id {
+            Some(id) => webhook_endpoint::Entity::find_by_id(id)
+                .one(&self.db)
+                .await
+                .map_err(internal)?,
+            None => None,
+        };
+        let Some(endpoint) = endpoint else {
+            return Err(NotSent::Unsendable("the endpoint was deleted".into()));
+        };
+        if !endpoint.enabled {
+            return Err(NotSent::Unsendable(format!(
+                "the endpoint is disabled: {}",
+                endpoint
+                    .disabled_reason
+                    .as_deref()
+                    .unwrap_or("by the merchant")
+            )));
+        }
+        let url = self.policy.check_url(&endpoint.url).map_err(|e| {
+            NotSent::Attempt(outcome::classify(
+                Receiver::Callback,
+                Answer::Transport(e.to_string()),
+            ))
+        })?;
+        let secrets = endpoints::signing_secrets(&self.keys.current(), &endpoint)
+            .map_err(|_| NotSent::Unsendable("the endpoint's secret cannot be opened".into()))?;
+        let id = d.id.to_string();
+        let headers = signing::headers(
+            &endpoint.format,
+            &secrets,
+            &Signed {
+                delivery_id: &id,
+                event_type: &d.event_type,
+                timestamp: entity::now().unix_timestamp(),
+                body: &d.body,
+            },
+        );
+        Ok(Prepared {
+            method: reqwest::Method::POST,
+            url,
+            headers,
+            body: d.body.clone(),
+            receiver: Receiver::Callback,
+        })
+    }
+
+    /// Sends a prepared request and classifies the answer.
+    pub async fn send(&self, req: Prepared) -> Outcome {
+        let mut builder = self.client.request(req.method, req.url).body(req.body);
+        let own_type = req
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if !own_type {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json");
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        match builder.send().await {
+            Err(e) => outcome::classify(req.receiver, Answer::Transport(transport_error(&e))),
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let mut body = Vec::new();
+                loop {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => {
+                            let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
+                            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                            if room <= chunk.len() {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            return outcome::classify(
+                                req.receiver,
+                                Answer::Transport(transport_error(&e)),
+                            )
+                        }
+                    }
+                }
+                outcome::classify(
+                    req.receiver,
+                    Answer::Http {
+                        status,
+                        body: &body,
+                    },
+                )
+            }
+        }
+    }
+
+    /// Claims and attempts one delivery now (order dispatch's first
+    /// attempt); `None` if a worker holds it or an earlier delivery of the
+    /// same order must go first.
+    pub async fn attempt_now(
+        &self,
+        d: delivery::Model,
+    ) -> AppResult<Option<(delivery::Model, Outcome)>> {
+        if deliveries::waits_behind(&self.db, &d).await? {
+            return Ok(None);
+        }
+        if !deliveries::claim(&self.db, d.id, entity::now()).await? {
+            return Ok(None);
+        }
+        self.attempt(d).await.map(Some)
+    }
+}
+
+/// A transport error as one readable line, with its cause (reqwest's own
+/// message alone is often just "error sending request").
+fn transport_error(e: &reqwest::Error) -> String {
+    let mut message = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+impl app::domain::outbound::Sender for Engine {
+    fn attempt_now(&self, d: delivery::Model) -> app::domain::outbound::AttemptFuture<'_> {
+        Box::pin(Engine::attempt_now(self, d))
+    }
+
+    fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Starts the engine's workers: the delivery queue and the capability
+/// dispatcher reading order events from the outbox.
+pub fn spawn_workers(engine: &Engine) {
+    worker::spawn(engine.clone());
+    let db = engine.db.clone();
+    let keys = engine.keys.clone();
+    tokio::spawn(async move {
+        loop {
+            match app::domain::capabilities::consumer::run_once(&db, &keys.current(), 100).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "capability dispatch round failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    });
+}
