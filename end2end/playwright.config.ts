@@ -70,6 +70,8 @@ export default defineConfig({
       PLUGBOARD_DATA_DIR: dataDir,
       PLUGBOARD_SITE_ROOT: path.join(root, 'target', 'site'),
       PLUGBOARD_LOG: 'warn',
+      // Test receivers listen on loopback, which production refuses.
+      PLUGBOARD_OUTBOUND_ALLOWLIST: '127.0.0.0/8,::1',
       ...oauthClient('plugboard', 'GOOGLE_REVIEWS'),
       // Refresh tokens of this client live 3 seconds: the expiry case.
       ...oauthClient('plugboard-short', 'SPLITWISE'),

@@ -33,9 +33,11 @@ use crate::pages::{
     location_catalog::LocationCatalogPage,
     locations::LocationsPage,
     not_found::NotFound,
+    orders::{OrderPage, OrdersPage},
     settings::SettingsPage,
     support::{SupportEventPage, SupportLocationPage, SupportPage, SupportScriptsPage},
     surfaces::SurfacesPage,
+    webhooks::{EndpointPage, WebhooksPage},
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -89,6 +91,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/locations/:id/surfaces") view=SurfacesPage ssr=SsrMode::Async/>
                     <Route path=path!("/locations/:id/catalog") view=LocationCatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/inbound") view=InboundPage ssr=SsrMode::Async/>
+                    <Route path=path!("/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/webhooks/:id") view=EndpointPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/support") view=SupportPage ssr=SsrMode::Async/>
                     <Route path=path!("/support/events/:id") view=SupportEventPage ssr=SsrMode::Async/>
                     <Route path=path!("/support/locations/:id") view=SupportLocationPage ssr=SsrMode::Async/>

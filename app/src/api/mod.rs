@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod inbound;
 pub mod installs;
 pub mod locations;
+pub mod outbound;
 pub mod reference;
 pub mod support;
 pub mod tokens;

@@ -216,3 +216,41 @@ pub async fn support_activate_script(script_id: String) -> Result<ScriptVersion,
         .await,
     )
 }
+
+/// Failed outbound deliveries across merchants, newest first.
+#[server(endpoint = "support_failed_deliveries")]
+pub async fn support_failed_deliveries() -> Result<Vec<crate::model::outbound::Delivery>, AppError>
+{
+    super::finish(
+        async move {
+            let (state, _) = crate::session::support_context().await?;
+            crate::domain::outbound::deliveries::failed(&state.db, None, 200).await
+        }
+        .await,
+    )
+}
+
+/// Sends a failed delivery again (audited on the merchant).
+#[server(endpoint = "support_resend_delivery")]
+pub async fn support_resend_delivery(
+    id: String,
+) -> Result<crate::model::outbound::Delivery, AppError> {
+    super::finish(
+        async move {
+            let (state, me) = crate::session::support_context().await?;
+            let id = super::parse_id(&id, "delivery")?;
+            let d = crate::domain::outbound::deliveries::resend(
+                &state.db,
+                crate::domain::audit::Actor::User(me.user_id),
+                None,
+                id,
+            )
+            .await?;
+            if let Some(sender) = &state.outbound.sender {
+                sender.wake();
+            }
+            Ok(d)
+        }
+        .await,
+    )
+}

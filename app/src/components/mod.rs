@@ -4,3 +4,4 @@ pub mod catalog_table;
 pub mod form;
 pub mod install_panel;
 pub mod nav;
+pub mod refresh;

@@ -19,6 +19,8 @@ pub fn Nav() -> impl IntoView {
                 <A href="/integrations">"Catalog"</A>
                 <A href="/locations">"Locations"</A>
                 <A href="/inbound">"Inbound"</A>
+                <A href="/orders">"Orders"</A>
+                <A href="/webhooks">"Webhooks"</A>
                 <A href="/settings">"Settings"</A>
                 <A href="/docs/api">"API"</A>
             </nav>

@@ -169,6 +169,8 @@ pub struct Order {
     pub status: String,
     pub version: i32,
     pub total_minor: i64,
+    /// The total in major units, as text (`75000.00`).
+    pub total: String,
     pub currency: String,
     pub external_order_id: Option<String>,
     pub external_provider: Option<String>,

@@ -8,6 +8,8 @@ pub mod integration;
 pub mod location_catalog;
 pub mod locations;
 pub mod not_found;
+pub mod orders;
 pub mod settings;
 pub mod support;
 pub mod surfaces;
+pub mod webhooks;

@@ -187,6 +187,7 @@ fn DeadLetters() -> impl IntoView {
                 }
             })}
         </Transition>
+        <FailedDeliveries/>
         <section class="card">
             <h2>"Refused deliveries (last 24 hours)"</h2>
             <p class="muted small">"Webhooks that failed authentication: counted, never stored."</p>
@@ -200,6 +201,58 @@ fn DeadLetters() -> impl IntoView {
                                 <thead><tr><th>"Provider"</th><th>"Cause"</th><th>"Last hour"</th><th>"Last 24 h"</th><th>"Last seen"</th></tr></thead>
                                 <tbody>{list.into_iter().map(|f| view! {
                                     <tr><td>{f.provider}</td><td>{f.cause}</td><td>{f.last_hour}</td><td>{f.last_day}</td><td>{f.last_seen}</td></tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Outbound deliveries whose retries ran out, beside the inbound ones.
+#[component]
+fn FailedDeliveries() -> impl IntoView {
+    let resend = ServerAction::<crate::api::support::SupportResendDelivery>::new();
+    let list = Resource::new(
+        move || resend.version().get(),
+        |_| crate::api::support::support_failed_deliveries(),
+    );
+    let error = last_error(resend.value());
+    view! {
+        <section class="card">
+            <h2>"Failed outbound deliveries"</h2>
+            <p class="muted small">"Webhooks and POS requests whose retries ran out. Once the receiver is fixed, resend."</p>
+            <ErrorBanner error/>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-failed-deliveries">"None."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table" data-testid="failed-deliveries">
+                                <thead><tr><th>"Created"</th><th>"Merchant"</th><th>"To"</th><th>"Event"</th><th>"Attempts"</th><th>"Last error"</th><th></th></tr></thead>
+                                <tbody>{list.into_iter().map(|d| {
+                                    let id = d.id.to_string();
+                                    let row_id = id.clone();
+                                    let to = d.endpoint_url.clone().or(d.provider.clone()).unwrap_or_default();
+                                    view! {
+                                        <tr data-delivery=row_id>
+                                            <td class="small">{d.created_at}</td>
+                                            <td class="small">{d.merchant_id.to_string()}</td>
+                                            <td class="break">{to}</td>
+                                            <td>{d.event_type}</td>
+                                            <td>{d.attempts}</td>
+                                            <td class="reason">{d.last_error.unwrap_or_default()}</td>
+                                            <td>
+                                                <ActionForm action=resend attr:class="inline">
+                                                    <input type="hidden" name="id" value=id/>
+                                                    <button type="submit" class="btn btn-small">"Resend"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
                                 }).collect_view()}</tbody>
                             </table>
                         }.into_any(),

@@ -50,6 +50,7 @@ pub async fn dispatch(
         &req,
         valid,
         raw.order.get().as_bytes().to_vec(),
+        true,
     )
     .await?;
     let order_id = persisted.order.id;

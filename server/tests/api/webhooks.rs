@@ -574,3 +574,122 @@ async fn endpoints_can_be_disabled_and_deleted() {
     .await;
     assert_eq!(status, 404);
 }
+
+/// Calls a server function as the signed-in browser does.
+async fn server_fn(app: &TestApp, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let resp = app.server_fn(name, form).await;
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_register_dispatch_a_test_order_and_resend_through_the_workers() {
+    let app = TestApp::sqlite().await;
+    let rx = Receiver::start().await;
+    rx.script(&[(503, "down")]);
+    rx.otherwise(200, r#"{"externalOrderId":"UI-1"}"#);
+    app.sign_up("Warung Pages", "pages@example.com").await;
+    let (status, location) = server_fn(
+        &app,
+        "add_location",
+        &[
+            ("name", "Kemang"),
+            ("city", "Jakarta"),
+            ("timezone", "Asia/Jakarta"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{location}");
+    let location = location["id"].as_str().unwrap().to_string();
+
+    let (status, err) = server_fn(
+        &app,
+        "register_endpoint",
+        &[
+            ("url", "ftp://x"),
+            ("outlet_id", ""),
+            ("format", "cata"),
+            ("events", "*"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    let url = rx.url("/ui");
+    let (status, created) = server_fn(
+        &app,
+        "register_endpoint",
+        &[
+            ("url", &url),
+            ("outlet_id", &location),
+            ("format", "standard"),
+            ("events", "order.paid, order.ready"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["endpoint"]["events"],
+        json!(["order.paid", "order.ready"])
+    );
+    let (_, overview) = server_fn(&app, "load_webhooks", &[]).await;
+    assert_eq!(overview["endpoints"].as_array().unwrap().len(), 1);
+    assert!(!overview.to_string().contains(&secret));
+
+    // The test order is recorded and sent by the workers.
+    let (status, order) = server_fn(&app, "dispatch_test_order", &[("outlet_id", &location)]).await;
+    assert_eq!(status, 200, "{order}");
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let first = rx.wait_for(1, Duration::from_secs(10)).await;
+    standardwebhooks::Webhook::new(&secret)
+        .unwrap()
+        .verify(&first[0].body, &first[0].headers)
+        .expect("signed with the secret shown once");
+    let mut detail = Value::Null;
+    for _ in 0..100 {
+        detail = server_fn(&app, "load_order", &[("id", &order_id)]).await.1;
+        if detail["deliveries"][0]["attempts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(detail["deliveries"][0]["attempts"][0]["statusCode"], 503);
+    let delivery = detail["deliveries"][0]["delivery"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Another merchant cannot resend it; the owner can.
+    let other = app.other_browser("Other Pages").await;
+    let resp = other
+        .post(app.url("/api/resend_delivery"))
+        .header("Origin", app.origin())
+        .form(&[("id", delivery.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let (status, _) = server_fn(&app, "resend_delivery", &[("id", &delivery)]).await;
+    assert_eq!(status, 200);
+    rx.wait_for(2, Duration::from_secs(10)).await;
+    for _ in 0..100 {
+        detail = server_fn(&app, "load_order", &[("id", &order_id)]).await.1;
+        if detail["order"]["dispatchStatus"] == "dispatched" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(detail["order"]["externalOrderId"], "UI-1");
+    let (_, log) = server_fn(
+        &app,
+        "load_endpoint",
+        &[("id", created["endpoint"]["id"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(log["deliveries"][0]["status"], "succeeded");
+    let (status, _) = server_fn(&app, "load_order", &[("id", "not-an-id")]).await;
+    assert_eq!(status, 404);
+}

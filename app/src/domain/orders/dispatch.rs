@@ -185,13 +185,16 @@ pub struct Persisted {
 
 /// Persists the order (found again by its reference on a later event) and
 /// queues its deliveries, in one transaction. `body` is the order exactly
-/// as the caller sent it: what receivers get, byte for byte.
+/// as the caller sent it: what receivers get, byte for byte. `inline`: the
+/// caller attempts the deliveries at once itself (the API); otherwise the
+/// workers send them (the UI records the intent and returns).
 pub async fn persist<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     merchant_id: Uuid,
     req: &DispatchRequest,
     valid: ValidOrder,
     body: Vec<u8>,
+    inline: bool,
 ) -> AppResult<Persisted> {
     let txn = crate::domain::begin_write(db).await?;
     location::Entity::find_for_merchant(&txn, merchant_id, req.outlet_id)
@@ -259,7 +262,7 @@ pub async fn persist<C: ConnectionTrait + TransactionTrait>(
                             event_type: req.event.clone(),
                             order_id: Some(order.id),
                             body,
-                            inline: true,
+                            inline,
                         },
                     )
                     .await?,
@@ -282,7 +285,7 @@ pub async fn persist<C: ConnectionTrait + TransactionTrait>(
                             event_type: req.event.clone(),
                             order_id: Some(order.id),
                             body: body.clone(),
-                            inline: true,
+                            inline,
                         },
                     )
                     .await?,

@@ -24,6 +24,7 @@ pub fn view(o: &order::Model) -> Order {
         status: o.status.clone(),
         version: o.version,
         total_minor: o.total_minor,
+        total: crate::domain::inbound::canonical::format_minor(o.total_minor, &o.currency),
         currency: o.currency.clone(),
         external_order_id: o.external_order_id.clone(),
         external_provider: o.external_provider.clone(),
