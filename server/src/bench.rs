@@ -239,7 +239,9 @@ fn tempfile_dir() -> Result<std::path::PathBuf, BenchError> {
 }
 
 /// Signs up a merchant, connects a restopos account and maps its store.
-async fn connect(base: &str) -> Result<Target, BenchError> {
+/// A merchant with an API token and one location, made through the
+/// server's own sign-up and API; answers (token, location id).
+pub(crate) async fn merchant(base: &str) -> Result<(String, String), BenchError> {
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -269,6 +271,25 @@ async fn connect(base: &str) -> Result<Target, BenchError> {
         .as_str()
         .ok_or_else(|| BenchError::Setup(format!("no token: {token}")))?
         .to_string();
+    let loc: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/locations"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Bench", "city": "Jakarta", "timezone": "Asia/Jakarta"}))
+        .send()
+        .await
+        .map_err(setup_err)?
+        .json()
+        .await
+        .map_err(setup_err)?;
+    let location = loc["id"]
+        .as_str()
+        .ok_or_else(|| BenchError::Setup(format!("no location: {loc}")))?
+        .to_string();
+    Ok((token, location))
+}
+
+async fn connect(base: &str) -> Result<Target, BenchError> {
+    let (token, location) = merchant(base).await?;
     let api = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         api.post(format!("{base}{path}"))
@@ -276,15 +297,6 @@ async fn connect(base: &str) -> Result<Target, BenchError> {
             .json(&body)
             .send()
     };
-    let loc: Value = post(
-        "/v1/locations",
-        json!({"name": "Bench", "city": "Jakarta", "timezone": "Asia/Jakarta"}),
-    )
-    .await
-    .map_err(setup_err)?
-    .json()
-    .await
-    .map_err(setup_err)?;
     let conn: Value = post(
         "/v1/provider-connections",
         json!({"provider": "restopos", "account_id": "bench", "allow_new_items": true}),
@@ -296,7 +308,7 @@ async fn connect(base: &str) -> Result<Target, BenchError> {
     .map_err(setup_err)?;
     post(
         "/v1/store-mappings",
-        json!({"provider": "restopos", "provider_store_id": "bench-store", "location_id": loc["id"]}),
+        json!({"provider": "restopos", "provider_store_id": "bench-store", "location_id": location}),
     )
     .await
     .map_err(setup_err)?;

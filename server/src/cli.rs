@@ -90,6 +90,19 @@ pub enum BenchCommand {
         #[arg(long)]
         ack_only: bool,
     },
+    /// The delivery engine against a loopback receiver: dispatch API
+    /// p50/p99, and deliveries/s sent by the workers.
+    Deliveries {
+        /// Seconds of the dispatch phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent callers of the dispatch API.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Deliveries queued for the throughput phase.
+        #[arg(long, default_value_t = 20_000)]
+        count: u64,
+    },
     /// JS transformer calls through the sandbox: calls/s and per-call
     /// latency with the shipped Square script.
     Scripts {
@@ -258,6 +271,20 @@ impl Cli {
                 wrk,
                 ack_only,
             })
+            .await
+            .map_err(|e| CliError::Usage(e.to_string())),
+            Command::Bench {
+                command:
+                    BenchCommand::Deliveries {
+                        seconds,
+                        concurrency,
+                        count,
+                    },
+            } => crate::bench_deliveries::run(
+                seconds.min(120),
+                concurrency.clamp(1, 512),
+                count.clamp(1, 200_000),
+            )
             .await
             .map_err(|e| CliError::Usage(e.to_string())),
             Command::Bench {

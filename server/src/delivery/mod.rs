@@ -63,11 +63,7 @@ impl Engine {
     /// delivery as it is now and what the attempt came to.
     pub async fn attempt(&self, d: delivery::Model) -> AppResult<(delivery::Model, Outcome)> {
         let started = Instant::now();
-        let outcome = match self.prepare(&d).await {
-            Ok(req) => self.send(req).await,
-            Err(NotSent::Attempt(outcome)) => outcome,
-            Err(NotSent::Unsendable(reason)) => Outcome::unsendable(reason),
-        };
+        let outcome = self.outcome_of(&d).await;
         let latency = started.elapsed();
         let txn = self.db.begin().await?;
         let updated = deliveries::record_attempt(&txn, &self.timing, &d, &outcome, latency).await?;
@@ -81,6 +77,16 @@ impl Engine {
             "delivery attempted"
         );
         Ok((updated, outcome))
+    }
+
+    /// Builds and sends one delivery's request; answers how it went,
+    /// without recording it.
+    pub async fn outcome_of(&self, d: &delivery::Model) -> Outcome {
+        match self.prepare(d).await {
+            Ok(req) => self.send(req).await,
+            Err(NotSent::Attempt(outcome)) => outcome,
+            Err(NotSent::Unsendable(reason)) => Outcome::unsendable(reason),
+        }
     }
 
     async fn prepare(&self, d: &delivery::Model) -> Result<Prepared, NotSent> {

@@ -138,15 +138,18 @@ pub async fn enqueue_for_event<C: ConnectionTrait>(
     Ok(ids)
 }
 
-/// Claims up to `limit` due deliveries. A delivery waits while an earlier
-/// one of the same order to the same receiver is still pending, so one
-/// order's deliveries arrive in order.
+/// Claims up to `limit` due deliveries with one UPDATE (the claim's expiry,
+/// unique to this call, tells which rows this caller won). A delivery waits
+/// while an earlier one of the same order to the same receiver is still
+/// pending, so one order's deliveries arrive in order.
 pub async fn claim_due<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<delivery::Model>> {
     let now = entity::now();
     let free = delivery::Column::ClaimedUntil
         .is_null()
         .or(delivery::Column::ClaimedUntil.lt(now));
-    let candidates = delivery::Entity::find()
+    let candidates: Vec<Uuid> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
         .filter(delivery::Column::Status.eq(delivery::status::PENDING))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .filter(free.clone())
@@ -161,15 +164,43 @@ pub async fn claim_due<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<
         ))
         .order_by_asc(delivery::Column::NextAttemptAt)
         .limit(limit)
+        .into_tuple()
         .all(db)
         .await?;
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for d in candidates {
-        if claim(db, d.id, now).await? {
-            claimed.push(d);
-        }
+    if candidates.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(claimed)
+    let token =
+        now + CLAIM + time::Duration::nanoseconds(i64::from(rand::random::<u32>() % 1_000_000));
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::ClaimedUntil, Expr::value(Some(token)))
+        .filter(delivery::Column::Id.is_in(candidates.clone()))
+        .filter(delivery::Column::Status.eq(delivery::status::PENDING))
+        .filter(free)
+        .exec(db)
+        .await?;
+    Ok(delivery::Entity::find()
+        .filter(delivery::Column::Id.is_in(candidates))
+        .filter(delivery::Column::ClaimedUntil.eq(token))
+        .order_by_asc(delivery::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Records the attempts of a batch in one transaction (one commit for the
+/// whole batch); answers the deliveries as they are now.
+pub async fn record_attempts<C: sea_orm::TransactionTrait>(
+    db: &C,
+    timing: &Timing,
+    attempts: &[(delivery::Model, Outcome, Duration)],
+) -> AppResult<Vec<delivery::Model>> {
+    let txn = crate::domain::begin_write(db).await?;
+    let mut out = Vec::with_capacity(attempts.len());
+    for (d, outcome, latency) in attempts {
+        out.push(record_attempt(&txn, timing, d, outcome, *latency).await?);
+    }
+    txn.commit().await?;
+    Ok(out)
 }
 
 /// Claims one delivery for an attempt now; false if another worker has it
