@@ -40,8 +40,6 @@ pub enum DbError {
 pub struct Database {
     pub conn: DatabaseConnection,
     pub sessions: DbSessionStore,
-    /// The embedded database's pool (for its background checkpoints).
-    pub sqlite: Option<sqlx::SqlitePool>,
 }
 
 /// Opens the database of `config` (creating the SQLite file and data
@@ -66,12 +64,7 @@ pub async fn connect(config: &Config) -> Result<Database, DbError> {
             // FULL keeps every acknowledged commit across power loss, not only crashes.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Checkpoints run in the background (see `spawn_checkpointer`),
-            // not inside whichever commit crosses the threshold: a commit
-            // that also copies the log into the database file can stall
-            // acknowledgements for tens of milliseconds.
-            .pragma("wal_autocheckpoint", "0");
+            .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(config.database_max_connections)
             .connect_with(options)
@@ -79,8 +72,7 @@ pub async fn connect(config: &Config) -> Result<Database, DbError> {
             .map_err(connect_err)?;
         Ok(Database {
             conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
-            sessions: DbSessionStore::Sqlite(SqliteStore::new(pool.clone())),
-            sqlite: Some(pool),
+            sessions: DbSessionStore::Sqlite(SqliteStore::new(pool)),
         })
     } else {
         let pool = PgPoolOptions::new()
@@ -92,7 +84,6 @@ pub async fn connect(config: &Config) -> Result<Database, DbError> {
         Ok(Database {
             conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
             sessions: DbSessionStore::Postgres(PostgresStore::new(pool)),
-            sqlite: None,
         })
     }
 }
@@ -102,24 +93,4 @@ pub async fn migrate(db: &Database) -> Result<(), DbError> {
     Migrator::up(&db.conn, None).await?;
     db.sessions.migrate().await.map_err(DbError::Sessions)?;
     Ok(())
-}
-
-/// Copies the embedded database's write-ahead log into the database file
-/// every `every`, off the commit path. PASSIVE never blocks readers or
-/// writers; the log restarts from its beginning once everything in it is
-/// copied and no reader needs it.
-pub fn spawn_checkpointer(pool: sqlx::SqlitePool, every: Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await
-            {
-                tracing::warn!(error = %e, "SQLite checkpoint failed");
-            }
-        }
-    });
 }

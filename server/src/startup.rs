@@ -99,9 +99,6 @@ impl Application {
             }
         }
         spawn_upkeep(database.conn.clone(), database.sessions.clone());
-        if let Some(pool) = &database.sqlite {
-            db::spawn_checkpointer(pool.clone(), Duration::from_millis(250));
-        }
         let inbound = inbound_state(&config, &database, keys.clone(), local_addr)?;
         let engine = crate::delivery::Engine {
             db: database.conn.clone(),
