@@ -41,14 +41,7 @@ pub async fn load_inbound() -> Result<InboundOverview, AppError> {
                 item_mappings: connections::item_mappings(&state.db, merchant).await?,
                 variant_mappings: connections::variant_mappings(&state.db, merchant).await?,
                 events: connections::events(&state.db, merchant, None, 50).await?,
-                locations: crate::domain::locations::list(&state.db, merchant)
-                    .await?
-                    .into_iter()
-                    .map(|l| crate::model::LocationRef {
-                        id: l.id,
-                        name: l.name,
-                    })
-                    .collect(),
+                locations: crate::domain::locations::refs(&state.db, merchant).await?,
             })
         }
         .await,

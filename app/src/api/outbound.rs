@@ -24,28 +24,6 @@ pub struct OrdersOverview {
     pub locations: Vec<LocationRef>,
 }
 
-#[cfg(feature = "ssr")]
-async fn location_refs(
-    db: &sea_orm::DatabaseConnection,
-    merchant: uuid::Uuid,
-) -> Result<Vec<LocationRef>, AppError> {
-    Ok(crate::domain::locations::list(db, merchant)
-        .await?
-        .into_iter()
-        .map(|l| LocationRef {
-            id: l.id,
-            name: l.name,
-        })
-        .collect())
-}
-
-#[cfg(feature = "ssr")]
-fn wake(state: &crate::domain::AppState) {
-    if let Some(sender) = &state.outbound.sender {
-        sender.wake();
-    }
-}
-
 /// The merchant's endpoints.
 #[server(endpoint = "load_webhooks")]
 pub async fn load_webhooks() -> Result<WebhooksOverview, AppError> {
@@ -54,7 +32,7 @@ pub async fn load_webhooks() -> Result<WebhooksOverview, AppError> {
             let (state, _, merchant) = crate::session::merchant_context().await?;
             Ok(WebhooksOverview {
                 endpoints: crate::domain::outbound::endpoints::list(&state.db, merchant).await?,
-                locations: location_refs(&state.db, merchant).await?,
+                locations: crate::domain::locations::refs(&state.db, merchant).await?,
             })
         }
         .await,
@@ -155,7 +133,7 @@ pub async fn resend_delivery(id: String) -> Result<Delivery, AppError> {
                 id,
             )
             .await?;
-            wake(&state);
+            state.outbound.wake();
             Ok(d)
         }
         .await,
@@ -174,7 +152,7 @@ pub async fn load_orders(location: Option<String>) -> Result<OrdersOverview, App
             };
             Ok(OrdersOverview {
                 orders: crate::domain::orders::list(&state.db, merchant, location, 100).await?,
-                locations: location_refs(&state.db, merchant).await?,
+                locations: crate::domain::locations::refs(&state.db, merchant).await?,
             })
         }
         .await,
@@ -230,7 +208,7 @@ pub async fn dispatch_test_order(outlet_id: String) -> Result<Order, AppError> {
             let body = serde_json::to_vec(&req.order).map_err(|_| AppError::Internal)?;
             let persisted =
                 dispatch::persist(&state.db, merchant, &req, valid, body, false).await?;
-            wake(&state);
+            state.outbound.wake();
             Ok(crate::domain::orders::view(&persisted.order))
         }
         .await,

@@ -246,9 +246,7 @@ pub async fn support_resend_delivery(
                 id,
             )
             .await?;
-            if let Some(sender) = &state.outbound.sender {
-                sender.wake();
-            }
+            state.outbound.wake();
             Ok(d)
         }
         .await,

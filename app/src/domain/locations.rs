@@ -139,6 +139,21 @@ pub async fn list<C: ConnectionTrait>(db: &C, merchant_id: Uuid) -> AppResult<Ve
     Ok(out)
 }
 
+/// The merchant's locations as id and name (for pickers and labels).
+pub async fn refs<C: ConnectionTrait>(
+    db: &C,
+    merchant_id: Uuid,
+) -> AppResult<Vec<crate::model::LocationRef>> {
+    Ok(list(db, merchant_id)
+        .await?
+        .into_iter()
+        .map(|l| crate::model::LocationRef {
+            id: l.id,
+            name: l.name,
+        })
+        .collect())
+}
+
 /// One location of a merchant.
 pub async fn get<C: ConnectionTrait>(db: &C, merchant_id: Uuid, id: Uuid) -> AppResult<Location> {
     let model = find(db, merchant_id, id).await?;

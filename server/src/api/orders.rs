@@ -194,9 +194,7 @@ pub async fn update_status(
     )
     .await?;
     if updated.changed {
-        if let Some(sender) = &state.outbound.sender {
-            sender.wake();
-        }
+        state.outbound.wake();
     }
     Ok(Json(updated))
 }

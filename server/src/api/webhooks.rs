@@ -190,8 +190,6 @@ pub async fn resend(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<Delivery>), ApiError> {
     let d = deliveries::resend(&state.db, auth.actor(), Some(auth.merchant_id), id).await?;
-    if let Some(sender) = &state.outbound.sender {
-        sender.wake();
-    }
+    state.outbound.wake();
     Ok((StatusCode::ACCEPTED, Json(d)))
 }

@@ -231,3 +231,46 @@ async fn support_finds_fixes_and_replays_failed_deliveries(app: TestApp) {
         .unwrap();
     assert_eq!(events.len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_sees_failed_outbound_deliveries_and_resends_them() {
+    use crate::receiver::Receiver;
+    use crate::webhooks::Shop;
+    let app = TestApp::sqlite_with(|c| c.delivery_clock_scale = 0.001).await;
+    let shop = Shop::new(&app, "Warung Outbound").await;
+    let rx = Receiver::start().await;
+    rx.otherwise(500, "down");
+    let url = rx.url("/hook");
+    shop.register(serde_json::json!({"url": url})).await;
+    let order = shop.dispatch("ORD-SUP-1", serde_json::json!({})).await;
+    let order_id = order["orderId"].as_str().unwrap().to_string();
+    shop.order_until(&order_id, |o| o["order"]["dispatchStatus"] == "failed")
+        .await;
+
+    // Merchants cannot read the console.
+    app.sign_up("Nosy Merchant", "nosy@example.com").await;
+    let (status, _) = call(&app, "support_failed_deliveries", &[]).await;
+    assert_eq!(status, 403);
+    let _ = app.server_fn("sign_out", &[]).await;
+
+    support_agent(&app).await;
+    let (status, failed) = call(&app, "support_failed_deliveries", &[]).await;
+    assert_eq!(status, 200, "{failed}");
+    let row = &failed[0];
+    assert_eq!(row["endpointUrl"], url.as_str(), "{failed}");
+    assert_eq!(row["attempts"], 5);
+    assert_eq!(row["lastError"], "callback returned HTTP 500");
+
+    rx.otherwise(200, "{}");
+    let (status, _) = call(
+        &app,
+        "support_resend_delivery",
+        &[("id", row["id"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(status, 200);
+    shop.order_until(&order_id, |o| o["order"]["dispatchStatus"] == "dispatched")
+        .await;
+    let (_, failed) = call(&app, "support_failed_deliveries", &[]).await;
+    assert_eq!(failed.as_array().unwrap().len(), 0);
+}

@@ -615,11 +615,20 @@ pub async fn failed<C: ConnectionTrait>(
     if let Some(m) = merchant_id {
         q = q.filter(delivery::Column::MerchantId.eq(m));
     }
-    let mut out = Vec::new();
-    for d in q.all(db).await? {
-        out.push(view_one(db, &d).await?);
-    }
-    Ok(out)
+    let rows = q.all(db).await?;
+    // One query for every endpoint's URL, not one per delivery.
+    let endpoint_ids: Vec<Uuid> = rows.iter().filter_map(|d| d.endpoint_id).collect();
+    let urls: std::collections::HashMap<Uuid, String> = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.url))
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|d| view(d, d.endpoint_id.and_then(|e| urls.get(&e).cloned())))
+        .collect())
 }
 
 /// One endpoint with its newest deliveries and its hourly success rate over

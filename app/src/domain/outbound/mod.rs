@@ -37,3 +37,13 @@ pub struct Outbound {
     /// The engine, when this process runs one.
     pub sender: Option<std::sync::Arc<dyn Sender>>,
 }
+
+impl Outbound {
+    /// Tells this process's workers that something new is due (a resend, a
+    /// queued delivery); without an engine the workers' poll finds it.
+    pub fn wake(&self) {
+        if let Some(sender) = &self.sender {
+            sender.wake();
+        }
+    }
+}
