@@ -70,6 +70,10 @@ pub enum AppError {
     /// The state machine does not allow the change.
     #[error("{0}")]
     InvalidTransition(String),
+    /// No payment provider could create the charge (each one's failure is
+    /// in the message); nothing was written.
+    #[error("{0}")]
+    PaymentProvider(String),
     /// Our fault; details are in the server log, not here.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -118,6 +122,7 @@ impl AppError {
             AppError::TransformFailed(_) => "transform_failed",
             AppError::StaleVersion(_) => "stale_version",
             AppError::InvalidTransition(_) => "invalid_transition",
+            AppError::PaymentProvider(_) => "payment_provider_error",
             AppError::Internal => "internal_error",
             AppError::Transport(_) => "transport_error",
         }
@@ -140,7 +145,7 @@ impl AppError {
             AppError::NoActiveScript(_) | AppError::TransformFailed(_) => 500,
             AppError::StaleVersion(_) | AppError::InvalidTransition(_) => 409,
             AppError::Internal => 500,
-            AppError::Transport(_) => 502,
+            AppError::Transport(_) | AppError::PaymentProvider(_) => 502,
         }
     }
 

@@ -26,6 +26,8 @@ use crate::pages::{
     api_docs::ApiDocsPage,
     auth::SignInPage,
     auth::SignUpPage,
+    board::BoardPage,
+    cashier::{CashierPage, ChargePage},
     catalog::CatalogPage,
     home::HomePage,
     inbound::InboundPage,
@@ -95,6 +97,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/webhooks/:id") view=EndpointPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cashier") view=CashierPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cashier/:id") view=ChargePage ssr=SsrMode::Async/>
+                    <Route path=path!("/board") view=BoardPage ssr=SsrMode::Async/>
                     <Route path=path!("/support") view=SupportPage ssr=SsrMode::Async/>
                     <Route path=path!("/support/events/:id") view=SupportEventPage ssr=SsrMode::Async/>
                     <Route path=path!("/support/locations/:id") view=SupportLocationPage ssr=SsrMode::Async/>

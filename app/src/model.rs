@@ -683,3 +683,4 @@ pub struct VariantMapping {
 }
 
 pub mod outbound;
+pub mod payments;

@@ -31,6 +31,7 @@ pub mod order;
 pub mod order_status_history;
 pub mod outbox;
 pub mod outbox_cursor;
+pub mod payment;
 pub mod platform_secret;
 pub mod provider_connection;
 pub mod receipt_attachment;

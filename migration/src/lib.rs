@@ -9,6 +9,7 @@ mod m20261122_000005_inbound;
 mod m20261122_000006_scripts_partner_webhooks;
 mod m20261122_000007_variants;
 mod m20261202_000008_outbound_orders;
+mod m20261202_000009_payments;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_scripts_partner_webhooks::Migration),
             Box::new(m20261122_000007_variants::Migration),
             Box::new(m20261202_000008_outbound_orders::Migration),
+            Box::new(m20261202_000009_payments::Migration),
         ]
     }
 }

@@ -87,6 +87,24 @@ pub struct Config {
     /// An endpoint whose deliveries have all failed for this long is
     /// disabled (`PLUGBOARD_ENDPOINT_DISABLE_AFTER_SECS`).
     pub endpoint_disable_after_secs: u64,
+    /// `development` or `production` (`PLUGBOARD_ENVIRONMENT`). Development
+    /// serves the payment provider fakes under `/_fakes/` and the payment
+    /// simulator; production never does.
+    pub environment: String,
+    /// Redis, e.g. `redis://127.0.0.1:6379` (`PLUGBOARD_REDIS_URL`): the live
+    /// board publishes through its pub/sub so every process's subscribers
+    /// see every event. Unset: in-process only.
+    pub redis_url: Option<Redacted>,
+    /// Midtrans API base URL (`PLUGBOARD_MIDTRANS_BASE_URL`). Unset: the
+    /// local fake in development; in production the sandbox or production
+    /// API as each install's `environment` says.
+    pub midtrans_base_url: Option<String>,
+    /// Xendit API base URL (`PLUGBOARD_XENDIT_BASE_URL`). Unset: the local
+    /// fake in development, `https://api.xendit.co` in production.
+    pub xendit_base_url: Option<String>,
+    /// A payment provider without an answer after this long is failed over
+    /// (`PLUGBOARD_PAYMENT_TIMEOUT_MS`).
+    pub payment_timeout_ms: u64,
 }
 
 /// One OAuth client registered at a provider. The endpoints and scopes
@@ -137,6 +155,11 @@ impl Default for Config {
             delivery_timeout_secs: 10,
             delivery_clock_scale: 1.0,
             endpoint_disable_after_secs: 5 * 24 * 3600,
+            environment: "development".into(),
+            redis_url: None,
+            midtrans_base_url: None,
+            xendit_base_url: None,
+            payment_timeout_ms: 10_000,
         }
     }
 }
@@ -342,6 +365,35 @@ impl Config {
         if self.endpoint_disable_after_secs == 0 {
             problems.push("endpoint_disable_after_secs must be at least 1".into());
         }
+        if self.environment != "development" && self.environment != "production" {
+            problems.push(format!(
+                "environment must be development or production (got {:?})",
+                self.environment
+            ));
+        }
+        if !(100..=120_000).contains(&self.payment_timeout_ms) {
+            problems.push(format!(
+                "payment_timeout_ms must be between 100 and 120000 (got {})",
+                self.payment_timeout_ms
+            ));
+        }
+        for (name, url) in [
+            ("midtrans_base_url", &self.midtrans_base_url),
+            ("xendit_base_url", &self.xendit_base_url),
+        ] {
+            if let Some(url) = url {
+                if !app::domain::oauth::provider::secure_or_loopback(url) || url.ends_with('/') {
+                    problems.push(format!(
+                        "{name} must be an https URL (plain http only on loopback) without a trailing slash (got {url:?})"
+                    ));
+                }
+            }
+        }
+        if let Some(url) = &self.redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                problems.push("redis_url must start with redis:// or rediss://".into());
+            }
+        }
         if self.log_format != "text" && self.log_format != "json" {
             problems.push(format!(
                 "log_format must be text or json (got {:?})",
@@ -382,6 +434,42 @@ impl Config {
             Ok(())
         } else {
             Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// Whether this is the development configuration (fakes, simulator).
+    pub fn is_development(&self) -> bool {
+        self.environment == "development"
+    }
+
+    /// The payment providers' settings, `public_url` being where this
+    /// server is reached.
+    pub fn payment_settings(&self, public_url: &str) -> app::domain::payments::Settings {
+        let fake = |p: &str| format!("{public_url}/_fakes/{p}");
+        let dev = self.is_development();
+        // Unset in production: the provider's own API (see
+        // `PaymentProvider::default_base_url`).
+        let pick = |set: &Option<String>, p: &str, prod: Option<&str>| match set {
+            Some(url) => Some(url.clone()),
+            None if dev => Some(fake(p)),
+            None => prod.map(str::to_string),
+        };
+        let mut base_urls = Vec::new();
+        if let Some(u) = pick(&self.midtrans_base_url, "midtrans", None) {
+            base_urls.push(("midtrans".to_string(), u));
+        }
+        if let Some(u) = pick(&self.xendit_base_url, "xendit", None) {
+            base_urls.push(("xendit".to_string(), u));
+        }
+        app::domain::payments::Settings {
+            base_urls,
+            public_url: public_url.to_string(),
+            timeout: std::time::Duration::from_millis(self.payment_timeout_ms),
+            simulator: dev,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
         }
     }
 

@@ -53,6 +53,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the live board cannot start: {0}")]
+    Live(String),
     #[error("server error: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -117,6 +119,16 @@ impl Application {
             policy: config.url_policy(),
             sender: Some(Arc::new(engine)),
         };
+        let live = crate::live::start(
+            database.conn.clone(),
+            config.redis_url.as_ref().map(|u| u.0.as_str()),
+        )
+        .await
+        .map_err(StartupError::Live)?;
+        let payments = Arc::new(config.payment_settings(&inbound.public_url));
+        let fakes = config
+            .is_development()
+            .then(|| dev_fakes(&inbound.public_url));
         let (router, state) = router(
             &config,
             database,
@@ -124,8 +136,12 @@ impl Application {
             local_addr,
             inbound.pipeline.clone(),
             outbound,
+            (payments, live),
         );
-        let router = router.merge(crate::inbound::routes::routes(inbound));
+        let mut router = router.merge(crate::inbound::routes::routes(inbound));
+        if let Some(fakes) = fakes {
+            router = router.nest("/_fakes", fakes);
+        }
         crate::oauth::spawn_refresher(
             state,
             Duration::from_secs(config.oauth_refresh_interval_secs),
@@ -275,6 +291,20 @@ fn inbound_state(
     })
 }
 
+/// The payment provider fakes of the development configuration, holding
+/// the demo merchant's credentials, with Xendit's callback pointed here.
+fn dev_fakes(public_url: &str) -> Router {
+    let midtrans = crate::fakes::midtrans::FakeMidtrans::new(demo::DEMO_MIDTRANS_SERVER_KEY);
+    let xendit = crate::fakes::xendit::FakeXendit::new(demo::DEMO_XENDIT_SECRET_KEY);
+    xendit.set_callback(
+        &format!("{public_url}/v1/integrations/payments/xendit/notifications"),
+        demo::DEMO_XENDIT_CALLBACK_TOKEN,
+    );
+    Router::new()
+        .nest("/midtrans", midtrans.router())
+        .nest("/xendit", xendit.router())
+}
+
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("plugboard")
@@ -291,6 +321,10 @@ fn router(
     addr: SocketAddr,
     pipeline: Pipeline,
     outbound: app::domain::outbound::Outbound,
+    (payments, live): (
+        Arc<app::domain::payments::Settings>,
+        app::domain::live::Live,
+    ),
 ) -> (Router, AppState) {
     let (api, openapi) = crate::api::router();
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
@@ -302,6 +336,8 @@ fn router(
         oauth: Arc::new(config.oauth_settings(addr)),
         pipeline: Some(pipeline),
         outbound,
+        payments,
+        live,
     };
 
     let mut trusted: Vec<String> = config.allowed_origins.clone();
@@ -334,6 +370,10 @@ fn router(
             },
         )
         .merge(crate::oauth::routes())
+        .route(
+            "/live/outlets/{outlet_id}",
+            get(crate::live::sse::session_stream),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(trusted, csrf::guard))
         .layer(sessions);
@@ -345,6 +385,10 @@ fn router(
     let router = Router::new()
         .merge(api)
         .route("/v1/openapi.json", openapi_route)
+        .route(
+            "/transaction/payments",
+            axum::routing::post(crate::api::payments::create),
+        )
         .route(
             "/v1/{*rest}",
             axum::routing::any(crate::api::error::not_found),

@@ -7,6 +7,7 @@ pub mod inbound;
 pub mod installs;
 pub mod locations;
 pub mod outbound;
+pub mod payments;
 pub mod reference;
 pub mod support;
 pub mod tokens;

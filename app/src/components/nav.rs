@@ -20,6 +20,8 @@ pub fn Nav() -> impl IntoView {
                 <A href="/locations">"Locations"</A>
                 <A href="/inbound">"Inbound"</A>
                 <A href="/orders">"Orders"</A>
+                <A href="/cashier">"Cashier"</A>
+                <A href="/board">"Board"</A>
                 <A href="/webhooks">"Webhooks"</A>
                 <A href="/settings">"Settings"</A>
                 <A href="/docs/api">"API"</A>

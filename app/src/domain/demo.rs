@@ -23,6 +23,12 @@ pub const SUPPORT_PASSWORD: &str = "plugboard-support";
 pub const DEMO_POS_ACCOUNT: &str = "demo-restopos";
 pub const DEMO_POS_STORE: &str = "senopati-1";
 
+/// The demo merchant's payment provider credentials, which the
+/// development configuration's provider fakes (`/_fakes/…`) accept.
+pub const DEMO_MIDTRANS_SERVER_KEY: &str = "SB-Mid-server-plugboard-demo";
+pub const DEMO_XENDIT_SECRET_KEY: &str = "xnd_development_plugboard_demo";
+pub const DEMO_XENDIT_CALLBACK_TOKEN: &str = "plugboard-demo-callback-token";
+
 /// What the demo data created that is shown only once.
 pub struct Seeded {
     /// The signing secret of the demo restopos connection.
@@ -84,6 +90,31 @@ pub async fn seed_if_empty<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     if let Some(location_id) = jakarta {
+        // QRIS at the cashier: Midtrans first, Xendit as the backup.
+        for (integration, config) in [
+            (
+                "midtrans",
+                serde_json::json!({"server_key": DEMO_MIDTRANS_SERVER_KEY, "environment": "sandbox"}),
+            ),
+            (
+                "xendit",
+                serde_json::json!({"secret_key": DEMO_XENDIT_SECRET_KEY,
+                    "callback_token": DEMO_XENDIT_CALLBACK_TOKEN}),
+            ),
+        ] {
+            super::installs::install(
+                db,
+                keys,
+                Actor::System,
+                merchant_id,
+                crate::model::InstallInput {
+                    integration: integration.into(),
+                    location_id: Some(location_id),
+                    config,
+                },
+            )
+            .await?;
+        }
         connections::map_store(
             db,
             Actor::System,

@@ -19,6 +19,11 @@ pub struct AppState {
     pub pipeline: Option<super::inbound::processor::Pipeline>,
     /// The URL policy and delivery engine for outbound requests.
     pub outbound: super::outbound::Outbound,
+    /// Where the payment providers are, their timeout, and whether the
+    /// simulator may be used.
+    pub payments: std::sync::Arc<super::payments::Settings>,
+    /// The live board's publisher and subscriptions.
+    pub live: super::live::Live,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

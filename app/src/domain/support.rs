@@ -255,6 +255,12 @@ pub async fn detail<C: ConnectionTrait>(
             }
         }
         _ if event.family == PARTNER_FAMILY => {}
+        _ if event.family == crate::domain::payments::FAMILY => {
+            if let Err(e) = crate::domain::payments::notify::read(db, &event.provider, &body).await
+            {
+                parse_error = Some(format!("{e:?}"));
+            }
+        }
         _ => parse_error = Some(format!("no adapter {}/{}", event.family, event.provider)),
     }
     let locations: Vec<LocationRef> = location::Entity::list_for_merchant(db, event.merchant_id)

@@ -1,6 +1,8 @@
 //! One module per page.
 pub mod api_docs;
 pub mod auth;
+pub mod board;
+pub mod cashier;
 pub mod catalog;
 pub mod home;
 pub mod inbound;

@@ -10,6 +10,7 @@ pub mod locations;
 pub mod me;
 pub mod oauth;
 pub mod orders;
+pub mod payments;
 pub mod webhooks;
 
 use app::domain::AppState;
@@ -35,6 +36,7 @@ use utoipa_axum::routes;
         (name = "inbound", description = "Provider connections, store mappings and inbound deliveries"),
         (name = "webhooks", description = "Partner webhook endpoints, signed deliveries, attempts and resends"),
         (name = "orders", description = "Order dispatch, status updates and receipts"),
+        (name = "payments", description = "QRIS charges with provider failover, and the live order board"),
         (name = "meta", description = "Health and API description")
     )
 )]
@@ -103,5 +105,10 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::get))
         .routes(routes!(orders::receipt))
         .routes(routes!(orders::update_status))
+        .routes(routes!(payments::create, payments::list))
+        .routes(routes!(payments::get))
+        .routes(routes!(payments::qr))
+        .routes(routes!(payments::simulate))
+        .routes(routes!(crate::live::sse::api_stream))
         .split_for_parts()
 }

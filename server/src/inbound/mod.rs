@@ -7,6 +7,7 @@ pub mod ack;
 pub mod failures;
 pub mod order_status;
 pub mod partner;
+pub mod payments;
 pub mod routes;
 pub mod worker;
 

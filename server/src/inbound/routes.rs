@@ -43,6 +43,10 @@ pub fn routes(state: Inbound) -> Router {
             post(super::partner::receive),
         )
         .route(
+            "/v1/integrations/payments/{provider}/notifications",
+            post(super::payments::receive),
+        )
+        .route(
             "/api/v1/inbound/{provider}/order-status",
             post(super::order_status::receive),
         )

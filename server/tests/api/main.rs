@@ -14,6 +14,7 @@ mod oauth;
 mod orders;
 mod pages;
 mod partner_webhooks;
+mod payments;
 mod platform;
 mod retention;
 mod scripts;

@@ -241,7 +241,7 @@ pub async fn persist<C: ConnectionTrait + TransactionTrait>(
                 .await?
                 .ok_or(AppError::Internal)?
         }
-        None => create(&txn, merchant_id, req, &valid).await?,
+        None => create(&txn, merchant_id, req, &valid, "dispatch").await?,
     };
     let mut queued = Vec::new();
     match &req.built_in_transformer {
@@ -308,11 +308,15 @@ pub async fn persist<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
-async fn create<C: ConnectionTrait>(
+/// Creates the order of a validated request (PAID for an `order.paid`
+/// event, else PENDING) with its first history row and outbox event;
+/// `source` names who created it.
+pub(crate) async fn create<C: ConnectionTrait>(
     db: &C,
     merchant_id: Uuid,
     req: &DispatchRequest,
     valid: &ValidOrder,
+    source: &str,
 ) -> AppResult<order::Model> {
     let now = entity::now();
     let initial = if req.event == "order.paid" {
@@ -350,7 +354,7 @@ async fn create<C: ConnectionTrait>(
         from_status: Set(None),
         to_status: Set(initial.into()),
         version: Set(1),
-        source: Set("dispatch".into()),
+        source: Set(source.into()),
         at: Set(now),
         ..Default::default()
     }
@@ -371,7 +375,7 @@ async fn create<C: ConnectionTrait>(
             "previousStatus": null,
             "status": initial,
             "version": 1,
-            "source": "dispatch",
+            "source": source,
             "at": crate::domain::rfc3339(now),
         })),
         source_event_id: Set(None),

@@ -82,6 +82,9 @@ pub(super) enum Planned {
         install_id: Uuid,
         payload: Value,
     },
+    /// A payment provider's notification, read and checked against its
+    /// payment.
+    Payment(crate::domain::payments::notify::Settlement),
 }
 
 /// What earlier plans of the same batch will have written by the time a
@@ -113,6 +116,14 @@ pub(super) async fn plan<C: ConnectionTrait>(
         return Err(Failure::Processing(
             "raw payload does not match its checksum".into(),
         ));
+    }
+    if event.family == crate::domain::payments::FAMILY {
+        use crate::domain::payments::notify::{self, Problem};
+        return match notify::read(db, &event.provider, &body).await {
+            Ok(settlement) => Ok(Planned::Payment(settlement)),
+            Err(Problem::Mapping(r)) => Err(Failure::Mapping(r)),
+            Err(Problem::Validation(r)) => Err(Failure::Validation(r)),
+        };
     }
     if event.family == PARTNER_FAMILY {
         let envelope = crate::domain::partner_webhooks::Envelope::parse(&body)

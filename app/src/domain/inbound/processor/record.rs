@@ -26,6 +26,7 @@ pub(super) async fn record<C: ConnectionTrait + TransactionTrait>(
             install_id,
             payload,
         }) => return forward(db, event, install_id, payload).await,
+        Ok(Planned::Payment(settlement)) => return settle(db, event, &settlement).await,
         Err(failure) => return fail(db, event, failure).await,
     };
     let txn = db.begin().await?;
@@ -191,6 +192,30 @@ async fn forward<C: ConnectionTrait + TransactionTrait>(
         payload,
     )
     .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends a payment notification: the payment (and its order) settled, in
+/// one commit.
+async fn settle<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    settlement: &crate::domain::payments::notify::Settlement,
+) -> AppResult<()> {
+    let txn = db.begin().await?;
+    let outcome = Outcome {
+        status: inbound_event::status::PROCESSED,
+        class: None,
+        reason: None,
+        location: None,
+        applied: Some(1),
+    };
+    if !finish(&txn, event, outcome).await? {
+        txn.rollback().await?;
+        return Ok(());
+    }
+    crate::domain::payments::notify::apply(&txn, settlement).await?;
     txn.commit().await?;
     Ok(())
 }
