@@ -24,7 +24,7 @@ pub fn rupiah(whole: &str) -> String {
     let digits: Vec<char> = whole.chars().filter(|c| c.is_ascii_digit()).collect();
     let mut out = String::new();
     for (i, c) in digits.iter().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(*c);

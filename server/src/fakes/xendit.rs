@@ -184,7 +184,7 @@ async fn create(State(fake): State<FakeXendit>, headers: HeaderMap, body: Bytes)
         Some("type must be one of DYNAMIC, STATIC")
     } else if req["currency"] != "IDR" {
         Some("currency must be IDR")
-    } else if !amount.is_some_and(|a| a >= 1) {
+    } else if amount.is_none_or(|a| a < 1) {
         Some("amount must be a whole number of at least 1")
     } else {
         None

@@ -23,7 +23,7 @@ pub async fn start(db: DatabaseConnection, redis_url: Option<&str>) -> Result<Li
             let live = Live::new("redis");
             let bus = redis_bus::RedisBus::connect(url).await?;
             bus.spawn_subscriber(live.clone());
-            relay::spawn(db, relay::Sink::Redis(bus));
+            relay::spawn(db, relay::Sink::Redis(Box::new(bus)));
             Ok(live)
         }
     }

@@ -22,7 +22,7 @@ pub enum Sink {
     /// This process's subscribers only (no Redis).
     Local(Live),
     /// Redis pub/sub: every process's subscribers.
-    Redis(RedisBus),
+    Redis(Box<RedisBus>),
 }
 
 impl Sink {
