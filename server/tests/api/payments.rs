@@ -821,3 +821,54 @@ async fn live_board_publishes_through_redis_when_configured() {
     let events = read_events(&mut stream, 2).await;
     assert_eq!(events[1].1["paymentId"], pay["id"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_notification_with_another_amount_fails_for_support() {
+    let p = providers().await;
+    let app = app_for(&p).await;
+    let till = Till::open(&app).await;
+    let (_, pay) = till.charge("T-1000", "25000").await;
+    let id = pay["id"].as_str().unwrap();
+    // Signed with the right key, but for another amount than charged.
+    let signature = app::domain::payments::midtrans::signature(id, "200", "2500.00", MIDTRANS_KEY);
+    let resp = app
+        .client
+        .post(app.url("/v1/integrations/payments/midtrans/notifications"))
+        .json(
+            &json!({"order_id": id, "status_code": "200", "gross_amount": "2500.00",
+            "signature_key": signature, "transaction_status": "settlement",
+            "transaction_id": "t-x", "fraud_status": "accept"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut failed = Value::Null;
+    for _ in 0..100 {
+        let events = till.get("/v1/inbound/events").await;
+        if let Some(e) = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["family"] == "payment" && e["status"] == "failed")
+        {
+            failed = e.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(failed["failure_class"], "validation", "{failed}");
+    assert!(failed["failure_reason"]
+        .as_str()
+        .unwrap()
+        .contains("2500.00"));
+    let order = till
+        .get(&format!(
+            "/api/v1/orders/{}",
+            pay["orderId"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(order["order"]["status"], "PENDING");
+    let now = till.get(&format!("/api/v1/payments/{id}")).await;
+    assert_eq!(now["status"], "pending");
+}
