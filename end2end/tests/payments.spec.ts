@@ -25,7 +25,7 @@ test('a cashier charges with QRIS, the simulator pays, the board in another page
   await board.evaluate(() => ((window as any).__noReload = true));
 
   // The cashier creates a charge: the QR, the amount and the countdown show.
-  await cashier.getByRole('link', { name: 'Cashier' }).click();
+  await cashier.getByRole('link', { name: 'Cashier', exact: true }).click();
   await expect(cashier).toHaveURL(/\/cashier$/);
   await hydrated(cashier);
   const form = cashier.getByTestId('charge-form');
@@ -40,7 +40,7 @@ test('a cashier charges with QRIS, the simulator pays, the board in another page
   await expect(charge.getByTestId('countdown')).toHaveText(/^1[0-4]:[0-5]\d$/);
   await expect(charge.getByTestId('provider')).toHaveText('midtrans');
   await expect(charge.getByTestId('payment-status')).toHaveText('pending');
-  const reference = (await charge.locator('p', { hasText: 'Order ' }).innerText()).match(/POS-[0-9a-f]+/)![0];
+  const reference = (await charge.locator('p', { hasText: 'Order ' }).innerText()).match(/POS-[0-9a-f]{12}/)![0];
   await snap(cashier, 'cashier-qr');
 
   // The board shows the new order as pending, without a reload.

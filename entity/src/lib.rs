@@ -35,6 +35,7 @@ pub mod payment;
 pub mod platform_secret;
 pub mod provider_connection;
 pub mod receipt_attachment;
+pub mod refund;
 pub mod store_mapping;
 pub mod store_status;
 pub mod user;

@@ -1,5 +1,6 @@
 //! QRIS payments: one row per charge a provider created for an order, with
-//! the provider that served it, the failover trail, and what became of it.
+//! the provider that served it, the failover trail, and what became of it;
+//! and refunds of paid orders.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -39,6 +40,19 @@ enum Payments {
     PaidAt,
     CreatedAt,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Refunds {
+    Table,
+    Id,
+    MerchantId,
+    OrderId,
+    LocationId,
+    AmountMinor,
+    Currency,
+    Reason,
+    CreatedAt,
 }
 
 fn cascade(
@@ -115,10 +129,42 @@ impl MigrationTrait for Migration {
                 .col(Payments::CreatedAt)
                 .to_owned(),
         )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Refunds::Table)
+                .col(uuid(Refunds::Id).primary_key())
+                .col(uuid(Refunds::MerchantId))
+                .col(uuid(Refunds::OrderId))
+                .col(uuid(Refunds::LocationId))
+                .col(big_integer(Refunds::AmountMinor))
+                .col(string(Refunds::Currency))
+                .col(text(Refunds::Reason))
+                .col(timestamp_with_time_zone(Refunds::CreatedAt))
+                .foreign_key(&mut cascade(
+                    (Refunds::Table, Refunds::MerchantId),
+                    (Merchants::Table, Merchants::Id),
+                ))
+                .foreign_key(&mut cascade(
+                    (Refunds::Table, Refunds::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_refunds_order")
+                .table(Refunds::Table)
+                .col(Refunds::OrderId)
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Refunds::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(Payments::Table).to_owned())
             .await
     }

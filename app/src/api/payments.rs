@@ -83,7 +83,10 @@ pub async fn create_charge(
                 "" => "Order".to_string(),
                 d => d.chars().take(100).collect(),
             };
-            let reference = format!("POS-{}", uuid::Uuid::now_v7().simple());
+            // The random tail of a v7 id: short enough to read out, unique
+            // enough per merchant.
+            let id = uuid::Uuid::now_v7().simple().to_string();
+            let reference = format!("POS-{}", &id[20..]);
             let req = crate::model::payments::PaymentRequest {
                 outlet_id,
                 order_id: None,

@@ -474,7 +474,9 @@ pub async fn configure<C: ConnectionTrait + TransactionTrait>(
     let current = find(&txn, merchant_id, id).await?;
     let cat = catalogued(&txn, &current.integration_slug).await?;
     let schema = &cat.integration.config_schema;
-    let incoming = cfg::split(schema, cfg::normalise(schema, submitted)?);
+    let normalised = cfg::normalise(schema, submitted)?;
+    let changed: Vec<String> = normalised.keys().cloned().collect();
+    let incoming = cfg::split(schema, normalised);
     let mut secret = match &current.secrets {
         Some(sealed) => match keys.open_json(sealed) {
             Ok(Value::Object(m)) => m,
@@ -508,10 +510,56 @@ pub async fn configure<C: ConnectionTrait + TransactionTrait>(
         Some(audit_view(&updated, &secret_names)),
     )
     .await?;
+    announce_settings(&txn, &updated, changed).await?;
     let names = Names::load(&txn, merchant_id).await?;
     txn.commit().await?;
     let caps = cat.capabilities.iter().map(|c| c.slug.clone()).collect();
     Ok(to_wire(&updated, &names, caps, schema))
+}
+
+/// Outbox topic of install events.
+pub const TOPIC: &str = "installs.events";
+
+/// Announces `settings.changed` for a reconfigured install: on the outbox
+/// (the capability dispatcher reads it) and to the webhook endpoints that
+/// take it. Names the fields that were set, never their values.
+async fn announce_settings<C: ConnectionTrait>(
+    db: &C,
+    install: &install::Model,
+    changed: Vec<String>,
+) -> AppResult<()> {
+    let now = entity::now();
+    let event = serde_json::json!({
+        "event": "settings.changed",
+        "installId": install.id,
+        "integration": install.integration_slug,
+        "outletId": install.location_id,
+        "changed": changed,
+        "at": super::rfc3339(now),
+    });
+    entity::outbox::ActiveModel {
+        topic: Set(TOPIC.into()),
+        kind: Set("event".into()),
+        merchant_id: Set(install.merchant_id),
+        key: Set(install.id.to_string()),
+        payload: Set(event.clone()),
+        source_event_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let body = serde_json::to_vec(&event).map_err(|_| AppError::Internal)?;
+    super::outbound::deliveries::enqueue_for_event(
+        db,
+        install.merchant_id,
+        install.location_id,
+        "settings.changed",
+        None,
+        &body,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Disables or re-enables an install; the config and slots stay.

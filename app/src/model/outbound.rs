@@ -226,6 +226,35 @@ pub struct OrderDetail {
     pub history: Vec<StatusChange>,
     pub deliveries: Vec<DeliveryDetail>,
     pub receipt: Receipt,
+    /// Refunds of the order, oldest first.
+    pub refunds: Vec<Refund>,
+}
+
+/// `POST /api/v1/orders/{orderId}/refunds`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefundRequest {
+    /// In the order's currency, as a string or number (`"5000"`,
+    /// `"12500.50"`); at most what is left unrefunded.
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub amount: serde_json::Value,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A refund of (part of) a paid order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub amount: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reason: String,
+    pub created_at: String,
 }
 
 /// `POST /api/v1/orders/{orderId}/status` (seed 002's plain path).

@@ -105,6 +105,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::get))
         .routes(routes!(orders::receipt))
         .routes(routes!(orders::update_status))
+        .routes(routes!(orders::refund))
         .routes(routes!(payments::create, payments::list))
         .routes(routes!(payments::get))
         .routes(routes!(payments::qr))

@@ -6,7 +6,8 @@ use app::domain::orders::status::{self, Change, Source};
 use app::domain::orders::{self as order_domain, receipt};
 use app::domain::AppState;
 use app::model::outbound::{
-    DispatchRequest, DispatchResponse, Order, OrderDetail, Receipt, StatusUpdate, StatusUpdated,
+    DispatchRequest, DispatchResponse, Order, OrderDetail, Receipt, Refund, RefundRequest,
+    StatusUpdate, StatusUpdated,
 };
 use axum::extract::State;
 use axum::Json;
@@ -197,4 +198,27 @@ pub async fn update_status(
         state.outbound.wake();
     }
     Ok(Json(updated))
+}
+
+/// Refunds (part of) a paid order and announces `refund.created` to the
+/// outlet's endpoints that take it (after the order's earlier deliveries)
+/// and to the capability dispatcher.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = RefundRequest,
+    responses((status = 201, description = "Recorded and announced", body = Refund),
+              (status = 400, description = "`invalid_request`: the amount is not valid or more than is left to refund", body = ErrorBody),
+              (status = 404, description = "No such order", body = ErrorBody),
+              (status = 409, description = "`invalid_transition`: the order is not paid", body = ErrorBody)))]
+pub async fn refund(
+    State(state): State<AppState>,
+    auth: MerchantAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RefundRequest>,
+) -> Result<(axum::http::StatusCode, Json<Refund>), ApiError> {
+    let refund =
+        app::domain::orders::refunds::create(&state.db, auth.merchant_id, id, &body).await?;
+    state.outbound.wake();
+    Ok((axum::http::StatusCode::CREATED, Json(refund)))
 }

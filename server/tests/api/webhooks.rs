@@ -693,3 +693,115 @@ async fn the_pages_register_dispatch_a_test_order_and_resend_through_the_workers
     let (status, _) = server_fn(&app, "load_order", &[("id", "not-an-id")]).await;
     assert_eq!(status, 404);
 }
+
+on_both_backends!(refunds_and_settings_changes_reach_their_subscribers,);
+
+/// `refund.created` and `settings.changed` are emitted, signed and
+/// delivered to the endpoints that take them; a refund is checked against
+/// what is left to refund and needs a paid order.
+async fn refunds_and_settings_changes_reach_their_subscribers(app: TestApp) {
+    let shop = Shop::new(&app, "Warung Refund").await;
+    let rx = Receiver::start().await;
+    rx.otherwise(200, "{}");
+    let (_, secret) = shop
+        .register(json!({"url": rx.url("/hooks"), "outletId": shop.location,
+            "events": ["refund.created", "settings.changed"]}))
+        .await;
+    let dispatched = shop.dispatch("RF-1", json!({})).await;
+    let order_id = dispatched["orderId"].as_str().unwrap().to_string();
+    let refund = |body: Value| {
+        shop.m
+            .app
+            .bearer(
+                Method::POST,
+                &format!("/api/v1/orders/{order_id}/refunds"),
+                &shop.m.token,
+            )
+            .json(&body)
+            .send()
+    };
+    let resp = refund(json!({"amount": "25000", "reason": "Es teh tumpah"}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["amount"], "25000.00");
+    // More than is left (75,000 − 25,000), a bad amount, unknown fields.
+    for bad in [
+        json!({"amount": "50000.01"}),
+        json!({"amount": "-5"}),
+        json!({"amount": 0}),
+        json!({"amount": "lots"}),
+        json!({"amount": "1", "extra": true}),
+    ] {
+        let (status, code, _) = error_of(refund(bad.clone()).await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_request"), "{bad}");
+    }
+    let got = rx.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got[0].header("x-cata-event"), "refund.created");
+    assert!(signed_by(
+        &got[0].header("x-cata-signature"),
+        &secret,
+        &got[0].body
+    ));
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["refundId"], created["id"]);
+    assert_eq!(body["orderId"], order_id.as_str());
+    assert_eq!(body["refundedTotal"], "25000.00");
+    let detail = shop.get(&format!("/api/v1/orders/{order_id}")).await;
+    assert_eq!(detail["refunds"].as_array().unwrap().len(), 1);
+
+    // A pending order has nothing to refund.
+    let pending = shop
+        .dispatch("RF-2", json!({"event": "order.created"}))
+        .await;
+    let resp = shop
+        .m
+        .app
+        .bearer(
+            Method::POST,
+            &format!(
+                "/api/v1/orders/{}/refunds",
+                pending["orderId"].as_str().unwrap()
+            ),
+            &shop.m.token,
+        )
+        .json(&json!({"amount": "1000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(resp).await.1, "invalid_transition");
+
+    // Reconfiguring an install at the outlet announces settings.changed,
+    // naming the fields, never their values.
+    let installed = shop
+        .m
+        .installed(
+            "xendit",
+            Some(&shop.location),
+            json!({"secret_key": "xnd_secret_000001", "callback_token": "tok-000000001"}),
+        )
+        .await;
+    let resp = shop
+        .m
+        .app
+        .bearer(
+            Method::PATCH,
+            &format!("/v1/installs/{}", installed["id"].as_str().unwrap()),
+            &shop.m.token,
+        )
+        .json(&json!({"config": {"callback_token": "tok-000000002"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let got = rx.wait_for(2, Duration::from_secs(10)).await;
+    let settings = got
+        .iter()
+        .find(|c| c.header("x-cata-event") == "settings.changed")
+        .unwrap();
+    let body: Value = serde_json::from_slice(&settings.body).unwrap();
+    assert_eq!(body["integration"], "xendit");
+    assert_eq!(body["changed"], json!(["callback_token"]));
+    assert!(!String::from_utf8_lossy(&settings.body).contains("tok-000000002"));
+}

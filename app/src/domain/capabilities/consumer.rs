@@ -18,6 +18,10 @@ use crate::error::AppResult;
 /// This consumer's name in `outbox_cursors`.
 pub const CONSUMER: &str = "capability-dispatcher";
 
+/// The topics whose events the dispatcher routes: order events (paid,
+/// status changes, refunds) and install events (settings changed).
+const TOPICS: [&str; 2] = [status::TOPIC, crate::domain::installs::TOPIC];
+
 /// How old an outbox row must be before the cursor passes it on
 /// PostgreSQL (longer than any transaction that writes the outbox).
 const SETTLE: time::Duration = time::Duration::seconds(2);
@@ -31,7 +35,7 @@ pub async fn run_once(db: &DatabaseConnection, keys: &KeyRing, limit: u64) -> Ap
         .map(|c| c.last_id)
         .unwrap_or(0);
     if outbox::Entity::find()
-        .filter(outbox::Column::Topic.eq(status::TOPIC))
+        .filter(outbox::Column::Topic.is_in(TOPICS))
         .filter(outbox::Column::Id.gt(seen))
         .one(db)
         .await?
@@ -55,9 +59,10 @@ pub async fn run_once(db: &DatabaseConnection, keys: &KeyRing, limit: u64) -> Ap
             .await?
         }
     };
-    // Only order events concern the dispatcher (ix_outbox_topic_id).
+    // Only order and install events concern the dispatcher
+    // (ix_outbox_topic_id).
     let mut q = outbox::Entity::find()
-        .filter(outbox::Column::Topic.eq(status::TOPIC))
+        .filter(outbox::Column::Topic.is_in(TOPICS))
         .filter(outbox::Column::Id.gt(cursor.last_id))
         .order_by_asc(outbox::Column::Id)
         .limit(limit);
@@ -119,6 +124,23 @@ async fn handle(
         Some(id) => order::Entity::find_by_id::<uuid::Uuid>(id).one(txn).await?,
         None => None,
     }) else {
+        // An event about a location, not an order (settings changed): the
+        // adapters that take it are called; there is no receipt to add to.
+        let location = row
+            .payload
+            .get("outletId")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok());
+        if let (None, Some(location_id)) = (order_id, location) {
+            let event = DomainEvent {
+                event_type,
+                merchant_id: row.merchant_id,
+                location_id,
+                order: None,
+                payload: row.payload.clone(),
+            };
+            dispatch(txn, keys, &event).await?;
+        }
         return Ok(());
     };
     let event = DomainEvent {

@@ -12,6 +12,7 @@ use crate::model::outbound::{Order, OrderDetail, StatusChange};
 pub mod dispatch;
 pub mod pos_status;
 pub mod receipt;
+pub mod refunds;
 pub mod state_machine;
 pub mod status;
 
@@ -90,5 +91,6 @@ pub async fn detail<C: ConnectionTrait>(
         history,
         deliveries: out,
         receipt: receipt::receipt(db, merchant_id, id).await?,
+        refunds: refunds::list(db, id).await?,
     })
 }
