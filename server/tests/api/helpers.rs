@@ -480,3 +480,88 @@ impl<'a> Merchant<'a> {
             .unwrap()
     }
 }
+
+/// A `plugboard serve` process of its own (the real binary), to be killed
+/// without mercy.
+pub struct Process {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Process {
+    /// Starts the binary on `data_dir` and `port` with `PLUGBOARD_*`
+    /// settings in `envs`; waits until it answers.
+    pub async fn start(data_dir: &std::path::Path, port: u16, envs: &[(&str, &str)]) -> Self {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"));
+        cmd.arg("serve")
+            .env("PLUGBOARD_DATA_DIR", data_dir)
+            .env("PLUGBOARD_ADDR", format!("127.0.0.1:{port}"))
+            .env("PLUGBOARD_DEMO_DATA", "false")
+            .env("PLUGBOARD_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start plugboard");
+        let process = Process {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            let health = reqwest::get(format!("{}/healthz", process.url)).await;
+            if health.is_ok_and(|r| r.status() == 200) {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("plugboard did not start");
+    }
+
+    /// A free loopback port.
+    pub fn free_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    /// Signs up a merchant and answers an API token for it.
+    pub async fn merchant_token(&self, merchant: &str, email: &str) -> String {
+        let browser = new_client();
+        let resp = browser
+            .post(format!("{}/api/sign_up", self.url))
+            .header("Origin", &self.url)
+            .form(&[
+                ("merchant_name", merchant),
+                ("email", email),
+                ("password", "correct horse battery"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success() || resp.status().is_redirection());
+        let token: Value = browser
+            .post(format!("{}/api/create_token", self.url))
+            .header("Origin", &self.url)
+            .form(&[("name", "process")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        token["token"].as_str().unwrap().to_string()
+    }
+
+    /// SIGKILL: no graceful shutdown, nothing flushed on the way out.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,7 +4,7 @@ use app::domain::inbound::verify::{sign, Digest, Encoding};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, Merchant, TestApp};
+use crate::helpers::{error_of, Merchant, Process, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -553,53 +553,6 @@ async fn failures_are_classified_kept_and_replayable(app: TestApp) {
     assert_eq!(error_of(resp).await.0, 404);
 }
 
-/// A `plugboard serve` process of its own, to be killed without mercy.
-struct Process {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Process {
-    async fn start(data_dir: &std::path::Path, port: u16, processing: bool) -> Self {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
-            .arg("serve")
-            .env("PLUGBOARD_DATA_DIR", data_dir)
-            .env("PLUGBOARD_ADDR", format!("127.0.0.1:{port}"))
-            .env("PLUGBOARD_DEMO_DATA", "false")
-            .env("PLUGBOARD_LOG", "warn")
-            .env("PLUGBOARD_INBOUND_PROCESSING", processing.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start plugboard");
-        let process = Process {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..200 {
-            let health = reqwest::get(format!("{}/healthz", process.url)).await;
-            if health.is_ok_and(|r| r.status() == 200) {
-                return process;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("plugboard did not start");
-    }
-
-    fn kill(mut self) {
-        // SIGKILL: no graceful shutdown, nothing flushed on the way out.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_deliveries_survive_a_crash_and_are_processed_after_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -608,7 +561,12 @@ async fn acknowledged_deliveries_survive_a_crash_and_are_processed_after_restart
         l.local_addr().unwrap().port()
     };
     // First life: acknowledge only (processing off), then SIGKILL.
-    let first = Process::start(dir.path(), port, false).await;
+    let first = Process::start(
+        dir.path(),
+        port,
+        &[("PLUGBOARD_INBOUND_PROCESSING", "false")],
+    )
+    .await;
     let browser = crate::helpers::new_client();
     let resp = browser
         .post(format!("{}/api/sign_up", first.url))
@@ -695,7 +653,7 @@ async fn acknowledged_deliveries_survive_a_crash_and_are_processed_after_restart
     first.kill();
 
     // Second life: every acknowledged delivery is processed.
-    let second = Process::start(dir.path(), port, true).await;
+    let second = Process::start(dir.path(), port, &[]).await;
     let api = |path: String| {
         reqwest::Client::new()
             .get(format!("{}{path}", second.url))

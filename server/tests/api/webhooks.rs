@@ -805,3 +805,97 @@ async fn refunds_and_settings_changes_reach_their_subscribers(app: TestApp) {
     assert_eq!(body["changed"], json!(["callback_token"]));
     assert!(!String::from_utf8_lossy(&settings.body).contains("tok-000000002"));
 }
+
+/// The delivery queue is durable: deliveries a crashed process had
+/// accepted (the dispatch was answered) are sent by the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_deliveries_survive_a_crash_and_are_sent_after_restart() {
+    use crate::helpers::Process;
+    let dir = tempfile::tempdir().unwrap();
+    let port = Process::free_port();
+    let settings = [
+        ("PLUGBOARD_OUTBOUND_ALLOWLIST", "127.0.0.0/8,::1"),
+        // Retries after 0.6 s instead of 1 minute.
+        ("PLUGBOARD_DELIVERY_CLOCK_SCALE", "0.01"),
+    ];
+    let first = Process::start(dir.path(), port, &settings).await;
+    let token = first
+        .merchant_token("Crashy Kopi", "crash-deliveries@example.com")
+        .await;
+    let api = |url: &str, method: Method, path: &str| {
+        reqwest::Client::new()
+            .request(method, format!("{url}{path}"))
+            .bearer_auth(&token)
+    };
+    let loc: Value = api(&first.url, Method::POST, "/v1/locations")
+        .json(&crate::helpers::location("Kota"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let loc = loc["id"].as_str().unwrap().to_string();
+    let rx = Receiver::start().await;
+    rx.otherwise(503, "down for maintenance");
+    let resp = api(&first.url, Method::POST, "/api/v1/webhooks/register")
+        .json(&json!({"url": rx.url("/orders"), "outletId": loc, "events": ["order.paid"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let n = 20;
+    for i in 0..n {
+        let answer: Value = api(&first.url, Method::POST, "/api/v1/orders/dispatch")
+            .json(&json!({"outletId": loc, "event": "order.paid", "order": order(&format!("CR-{i}"))}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["dispatched"], false, "{answer}");
+    }
+    first.kill();
+
+    // The receiver recovers; the next process sends every queued delivery.
+    rx.otherwise(200, r#"{"ok":true}"#);
+    let second = Process::start(dir.path(), port, &settings).await;
+    for _ in 0..200 {
+        let orders: Vec<Value> = api(&second.url, Method::GET, "/api/v1/orders?limit=100")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let done = orders
+            .iter()
+            .filter(|o| o["dispatchStatus"] == "dispatched")
+            .count();
+        if done == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let orders: Vec<Value> = api(&second.url, Method::GET, "/api/v1/orders?limit=100")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), n);
+    assert!(
+        orders.iter().all(|o| o["dispatchStatus"] == "dispatched"),
+        "{orders:?}"
+    );
+    let references: std::collections::HashSet<String> = rx
+        .captured()
+        .iter()
+        .filter(|c| c.header("x-cata-event") == "order.paid")
+        .filter_map(|c| serde_json::from_slice::<Value>(&c.body).ok())
+        .filter_map(|b| b["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(references.len(), n, "every order reached the receiver");
+}
