@@ -113,6 +113,7 @@ impl Application {
             timing: config.delivery_timing(),
             transformers: inbound.pipeline.transformers.clone(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            gate: inbound.pipeline.gate.clone(),
         };
         crate::delivery::spawn_workers(&engine);
         let outbound = app::domain::outbound::Outbound {

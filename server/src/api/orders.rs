@@ -45,15 +45,23 @@ pub async fn dispatch(
     // over these bytes, never a re-encoding.
     let raw: RawOrder<'_> = serde_json::from_slice(&body).map_err(bad)?;
     let valid = dispatch::validate(&req)?;
-    let persisted = dispatch::persist(
-        &state.db,
-        auth.merchant_id,
-        &req,
-        valid,
-        raw.order.get().as_bytes().to_vec(),
-        true,
-    )
-    .await?;
+    let gate = state.pipeline.as_ref().and_then(|p| p.gate.clone());
+    let persisted = {
+        // SQLite: queue at the process's write gate, not in its busy handler.
+        let _turn = match &gate {
+            Some(g) => Some(g.urgent().await),
+            None => None,
+        };
+        dispatch::persist(
+            &state.db,
+            auth.merchant_id,
+            &req,
+            valid,
+            raw.order.get().as_bytes().to_vec(),
+            true,
+        )
+        .await?
+    };
     let order_id = persisted.order.id;
     let mut reason = String::new();
     let mut external = String::new();

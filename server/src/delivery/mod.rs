@@ -12,6 +12,7 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::Instant;
 
+use app::domain::inbound::write_gate::WriteGate;
 use app::domain::outbound::deliveries::{self, Timing};
 use app::domain::outbound::endpoints;
 use app::domain::outbound::outcome::{self, Answer, Outcome, Receiver};
@@ -56,6 +57,10 @@ pub struct Engine {
     pub transformers: Transformers,
     /// Wakes the worker when something new is due.
     pub wake: Arc<Notify>,
+    /// SQLite's single-writer gate (shared with the inbound gateway), so
+    /// writers queue instead of sleeping in SQLite's busy handler; `None`
+    /// on PostgreSQL.
+    pub gate: Option<Arc<WriteGate>>,
 }
 
 impl Engine {
@@ -65,9 +70,14 @@ impl Engine {
         let started = Instant::now();
         let outcome = self.outcome_of(&d).await;
         let latency = started.elapsed();
-        let txn = self.db.begin().await?;
-        let updated = deliveries::record_attempt(&txn, &self.timing, &d, &outcome, latency).await?;
-        txn.commit().await?;
+        let updated = {
+            let _turn = self.urgent_turn().await;
+            let txn = self.db.begin().await?;
+            let updated =
+                deliveries::record_attempt(&txn, &self.timing, &d, &outcome, latency).await?;
+            txn.commit().await?;
+            updated
+        };
         tracing::debug!(
             delivery = %d.id,
             attempt = updated.attempts,
@@ -79,19 +89,49 @@ impl Engine {
         Ok((updated, outcome))
     }
 
+    /// The write gate for a caller who is waiting (an API request).
+    pub async fn urgent_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.gate {
+            Some(g) => Some(g.urgent().await),
+            None => None,
+        }
+    }
+
+    /// The write gate for background work (the workers).
+    pub async fn background_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.gate {
+            Some(g) => Some(g.background().await),
+            None => None,
+        }
+    }
+
     /// Builds and sends one delivery's request; answers how it went,
     /// without recording it.
     pub async fn outcome_of(&self, d: &delivery::Model) -> Outcome {
-        match self.prepare(d).await {
+        self.outcome_with(d, None).await
+    }
+
+    /// [`Self::outcome_of`] with the delivery's endpoint already read (the
+    /// worker reads a batch's endpoints in one query).
+    pub async fn outcome_with(
+        &self,
+        d: &delivery::Model,
+        endpoint: Option<Arc<webhook_endpoint::Model>>,
+    ) -> Outcome {
+        match self.prepare(d, endpoint).await {
             Ok(req) => self.send(req).await,
             Err(NotSent::Attempt(outcome)) => outcome,
             Err(NotSent::Unsendable(reason)) => Outcome::unsendable(reason),
         }
     }
 
-    async fn prepare(&self, d: &delivery::Model) -> Result<Prepared, NotSent> {
+    async fn prepare(
+        &self,
+        d: &delivery::Model,
+        endpoint: Option<Arc<webhook_endpoint::Model>>,
+    ) -> Result<Prepared, NotSent> {
         match d.target.as_str() {
-            delivery::target::WEBHOOK => self.prepare_webhook(d).await,
+            delivery::target::WEBHOOK => self.prepare_webhook(d, endpoint).await,
             delivery::target::POS => pos::prepare(self, d).await,
             other => Err(NotSent::Unsendable(format!(
                 "unknown delivery target {other:?}"
@@ -99,14 +139,19 @@ impl Engine {
         }
     }
 
-    async fn prepare_webhook(&self, d: &delivery::Model) -> Result<Prepared, NotSent> {
+    async fn prepare_webhook(
+        &self,
+        d: &delivery::Model,
+        preloaded: Option<Arc<webhook_endpoint::Model>>,
+    ) -> Result<Prepared, NotSent> {
         let internal = |_| NotSent::Unsendable("internal error reading the endpoint".into());
-        let endpoint = match d.endpoint_id {
-            Some(id) => webhook_endpoint::Entity::find_by_id(id)
+        let endpoint = match (preloaded, d.endpoint_id) {
+            (Some(e), _) => Some((*e).clone()),
+            (None, Some(id)) => webhook_endpoint::Entity::find_by_id(id)
                 .one(&self.db)
                 .await
                 .map_err(internal)?,
-            None => None,
+            (None, None) => None,
         };
         let Some(endpoint) = endpoint else {
             return Err(NotSent::Unsendable("the endpoint was deleted".into()));
@@ -205,7 +250,11 @@ impl Engine {
         if deliveries::waits_behind(&self.db, &d).await? {
             return Ok(None);
         }
-        if !deliveries::claim(&self.db, d.id, entity::now()).await? {
+        let claimed = {
+            let _turn = self.urgent_turn().await;
+            deliveries::claim(&self.db, d.id, entity::now()).await?
+        };
+        if !claimed {
             return Ok(None);
         }
         self.attempt(d).await.map(Some)
@@ -243,11 +292,19 @@ impl app::domain::outbound::Sender for Engine {
 /// dispatcher reading order events from the outbox.
 pub fn spawn_workers(engine: &Engine) {
     worker::spawn(engine.clone());
-    let db = engine.db.clone();
-    let keys = engine.keys.clone();
+    let engine = engine.clone();
     tokio::spawn(async move {
         loop {
-            match app::domain::capabilities::consumer::run_once(&db, &keys.current(), 100).await {
+            let round = {
+                let _turn = engine.background_turn().await;
+                app::domain::capabilities::consumer::run_once(
+                    &engine.db,
+                    &engine.keys.current(),
+                    100,
+                )
+                .await
+            };
+            match round {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "capability dispatch round failed"),

@@ -187,20 +187,135 @@ pub async fn claim_due<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<
         .await?)
 }
 
+/// Rows per multi-row statement (well under SQLite's and PostgreSQL's
+/// parameter limits).
+const CHUNK: usize = 400;
+
 /// Records the attempts of a batch in one transaction (one commit for the
-/// whole batch); answers the deliveries as they are now.
+/// whole batch). Plain successes — the common case — are written with a
+/// few multi-row statements for the whole batch: their attempts in one
+/// INSERT, the deliveries, the endpoints' health and the orders' dispatch
+/// state each in one UPDATE per distinct value. Everything else (failures,
+/// retries, answers carrying an external order id) goes through
+/// [`record_attempt`] one by one, before the successes, so a success in
+/// the same batch has the last word on an endpoint's health.
 pub async fn record_attempts<C: sea_orm::TransactionTrait>(
     db: &C,
     timing: &Timing,
     attempts: &[(delivery::Model, Outcome, Duration)],
-) -> AppResult<Vec<delivery::Model>> {
+) -> AppResult<()> {
     let txn = crate::domain::begin_write(db).await?;
-    let mut out = Vec::with_capacity(attempts.len());
-    for (d, outcome, latency) in attempts {
-        out.push(record_attempt(&txn, timing, d, outcome, *latency).await?);
+    let (plain, others): (Vec<_>, Vec<_>) = attempts
+        .iter()
+        .partition(|(_, o, _)| o.success && o.external_order_id.is_none());
+    for (d, outcome, latency) in others {
+        record_attempt(&txn, timing, d, outcome, *latency).await?;
     }
+    record_successes(&txn, &plain).await?;
     txn.commit().await?;
-    Ok(out)
+    Ok(())
+}
+
+async fn record_successes<C: ConnectionTrait>(
+    db: &C,
+    done: &[&(delivery::Model, Outcome, Duration)],
+) -> AppResult<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let now = entity::now();
+    for chunk in done.chunks(CHUNK) {
+        delivery_attempt::Entity::insert_many(chunk.iter().map(|(d, o, latency)| {
+            delivery_attempt::ActiveModel {
+                delivery_id: Set(d.id),
+                attempt: Set(d.attempts + 1),
+                attempted_at: Set(now),
+                status_code: Set(o.status_code.map(i32::from)),
+                latency_ms: Set(i32::try_from(latency.as_millis()).unwrap_or(i32::MAX)),
+                outcome: Set(o.kind.to_string()),
+                response_excerpt: Set(o.excerpt.clone()),
+                error: Set(None),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    // The deliveries, one UPDATE per status code answered.
+    let mut by_code: std::collections::BTreeMap<Option<i32>, Vec<Uuid>> = Default::default();
+    for (d, o, _) in done {
+        by_code
+            .entry(o.status_code.map(i32::from))
+            .or_default()
+            .push(d.id);
+    }
+    for (code, ids) in by_code {
+        for chunk in ids.chunks(CHUNK) {
+            delivery::Entity::update_many()
+                .col_expr(
+                    delivery::Column::Attempts,
+                    Expr::col(delivery::Column::Attempts).add(1),
+                )
+                .col_expr(
+                    delivery::Column::Status,
+                    Expr::value(delivery::status::SUCCEEDED),
+                )
+                .col_expr(
+                    delivery::Column::NextAttemptAt,
+                    Expr::value(Option::<time::OffsetDateTime>::None),
+                )
+                .col_expr(
+                    delivery::Column::ClaimedUntil,
+                    Expr::value(Option::<time::OffsetDateTime>::None),
+                )
+                .col_expr(delivery::Column::LastStatusCode, Expr::value(code))
+                .col_expr(
+                    delivery::Column::LastError,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+                .col_expr(delivery::Column::FinishedAt, Expr::value(Some(now)))
+                .filter(delivery::Column::Id.is_in(chunk.to_vec()))
+                .exec(db)
+                .await?;
+        }
+    }
+    // Endpoints that answered are healthy again.
+    let mut endpoints: Vec<Uuid> = done.iter().filter_map(|(d, _, _)| d.endpoint_id).collect();
+    endpoints.sort();
+    endpoints.dedup();
+    for chunk in endpoints.chunks(CHUNK) {
+        webhook_endpoint::Entity::update_many()
+            .col_expr(
+                webhook_endpoint::Column::FailingSince,
+                Expr::value(Option::<time::OffsetDateTime>::None),
+            )
+            .col_expr(webhook_endpoint::Column::UpdatedAt, Expr::value(now))
+            .filter(webhook_endpoint::Column::Id.is_in(chunk.to_vec()))
+            .filter(webhook_endpoint::Column::FailingSince.is_not_null())
+            .exec(db)
+            .await?;
+    }
+    // Their orders reached a receiver.
+    let mut orders: Vec<Uuid> = done.iter().filter_map(|(d, _, _)| d.order_id).collect();
+    orders.sort();
+    orders.dedup();
+    for chunk in orders.chunks(CHUNK) {
+        order::Entity::update_many()
+            .col_expr(
+                order::Column::DispatchStatus,
+                Expr::value(order::dispatch_status::DISPATCHED),
+            )
+            .col_expr(
+                order::Column::DispatchReason,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(order::Column::UpdatedAt, Expr::value(now))
+            .filter(order::Column::Id.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Claims one delivery for an attempt now; false if another worker has it
