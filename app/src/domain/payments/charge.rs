@@ -411,14 +411,21 @@ pub(crate) async fn publish<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The wire view of a payment.
+/// The wire view of a payment. A pending charge past its expiry shows as
+/// expired (the provider's own expiry notice may come later, or never; a
+/// late settlement still counts).
 pub fn view(p: &payment::Model, order_reference: &str) -> Payment {
+    let status = if p.status == payment::status::PENDING && p.expires_at <= entity::now() {
+        payment::status::EXPIRED.to_string()
+    } else {
+        p.status.clone()
+    };
     Payment {
         id: p.id,
         order_id: p.order_id,
         outlet_id: p.location_id,
         order_reference: order_reference.to_string(),
-        status: p.status.clone(),
+        status,
         provider: p.provider.clone(),
         provider_transaction_id: p.provider_transaction_id.clone(),
         qr_string: p.qr_string.clone(),

@@ -253,6 +253,11 @@ pub async fn simulate<C: sea_orm::ConnectionTrait>(
             p.status
         )));
     }
+    if p.expires_at <= entity::now() {
+        return Err(AppError::Conflict(
+            "The QR has expired; create a new charge.".into(),
+        ));
+    }
     let base = settings
         .base_url(&p.provider)
         .ok_or_else(|| AppError::Unavailable(format!("No {} fake is configured.", p.provider)))?;
