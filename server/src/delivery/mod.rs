@@ -247,6 +247,10 @@ impl Engine {
         &self,
         d: delivery::Model,
     ) -> AppResult<Option<(delivery::Model, Outcome)>> {
+        if d.claimed_until.is_some() {
+            // Claimed for this caller when it was queued.
+            return self.attempt(d).await.map(Some);
+        }
         if deliveries::waits_behind(&self.db, &d).await? {
             return Ok(None);
         }

@@ -79,8 +79,12 @@ pub struct NewDelivery {
 pub const INLINE_GRACE: time::Duration = time::Duration::seconds(30);
 
 /// Queues a delivery, due now (or after [`INLINE_GRACE`] when inline).
+/// An inline delivery that waits behind no earlier one of its order is
+/// claimed for its caller in the same write, so the caller sends it at
+/// once without another commit.
 pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewDelivery) -> AppResult<delivery::Model> {
     let now = entity::now();
+    let claimed = new.inline && !pending_before(db, &new).await?;
     Ok(delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         merchant_id: Set(new.merchant_id),
@@ -94,7 +98,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewDelivery) -> AppResult<
         status: Set(delivery::status::PENDING.into()),
         attempts: Set(0),
         next_attempt_at: Set(Some(if new.inline { now + INLINE_GRACE } else { now })),
-        claimed_until: Set(None),
+        claimed_until: Set(claimed.then_some(now + CLAIM)),
         last_status_code: Set(None),
         last_error: Set(None),
         external_order_id: Set(None),
@@ -104,6 +108,23 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewDelivery) -> AppResult<
     }
     .insert(db)
     .await?)
+}
+
+/// Whether a delivery of the same order to the same receiver is still
+/// pending (a new one must wait behind it).
+async fn pending_before<C: ConnectionTrait>(db: &C, new: &NewDelivery) -> AppResult<bool> {
+    let Some(order_id) = new.order_id else {
+        return Ok(false);
+    };
+    let q = delivery::Entity::find()
+        .filter(delivery::Column::OrderId.eq(order_id))
+        .filter(delivery::Column::Status.eq(delivery::status::PENDING));
+    let q = match (new.endpoint_id, &new.provider) {
+        (Some(e), _) => q.filter(delivery::Column::EndpointId.eq(e)),
+        (None, Some(p)) => q.filter(delivery::Column::Provider.eq(p.clone())),
+        (None, None) => return Ok(false),
+    };
+    Ok(q.one(db).await?.is_some())
 }
 
 /// Queues one signed webhook per endpoint of the merchant that takes
