@@ -23,7 +23,7 @@ use leptos_router::{
 use crate::components::auth::AuthContext;
 use crate::components::nav::Nav;
 use crate::pages::{
-    api_docs::ApiDocsPage,
+    api_docs::{ApiDocsPage, PartnerGuidePage},
     auth::SignInPage,
     auth::SignUpPage,
     board::BoardPage,
@@ -106,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/support/scripts") view=SupportScriptsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/docs/api") view=ApiDocsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/docs/webhooks") view=PartnerGuidePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="footer">

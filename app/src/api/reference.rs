@@ -92,3 +92,20 @@ pub fn operations(doc: &serde_json::Value) -> Vec<Operation> {
     out.sort_by(|a, b| (&a.tag, &a.path, &a.method).cmp(&(&b.tag, &b.path, &b.method)));
     out
 }
+
+/// The partner guide to webhooks (docs/webhooks.md: what is sent, the
+/// signature formats and how to verify them in Rust, Python and
+/// JavaScript), as HTML.
+#[server(endpoint = "partner_guide")]
+pub async fn partner_guide() -> Result<String, AppError> {
+    Ok(render_markdown(include_str!("../../../docs/webhooks.md")))
+}
+
+/// Markdown (our own documents, not user input) as HTML.
+#[cfg(feature = "ssr")]
+pub fn render_markdown(text: &str) -> String {
+    use pulldown_cmark::{html, Options, Parser};
+    let mut out = String::new();
+    html::push_html(&mut out, Parser::new_ext(text, Options::ENABLE_TABLES));
+    out
+}

@@ -53,3 +53,22 @@ fn OperationCard(op: Operation) -> impl IntoView {
         </section>
     }
 }
+
+/// `/docs/webhooks`: the partner guide — what Plugboard sends, each
+/// signature format, and verification snippets in Rust, Python and
+/// JavaScript. Public: partners need no account to read it.
+#[component]
+pub fn PartnerGuidePage() -> impl IntoView {
+    let guide = Resource::new(|| (), |_| crate::api::reference::partner_guide());
+    view! {
+        <Title text="Webhooks: partner guide"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match guide.await {
+                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                    Ok(html) => view! { <article class="guide" data-testid="partner-guide" inner_html=html></article> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -39,7 +39,7 @@ fn Webhooks() -> impl IntoView {
     view! {
         <h1>"Webhooks"</h1>
         <p class="muted">"Where Plugboard sends your orders and their status changes. Every delivery is signed; failed ones are retried after 1, 5, 15 and 60 minutes. "
-            <a href="/docs/api">"API reference"</a>" · how to verify signatures: docs/webhooks.md"</p>
+            <a href="/docs/api">"API reference"</a>" · "<a href="/docs/webhooks">"how partners verify signatures"</a></p>
         {created}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

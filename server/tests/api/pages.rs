@@ -64,3 +64,50 @@ async fn the_api_reference_lists_the_routes() {
     assert!(html.contains("/v1/integrations/catalog/{slug}"));
     assert!(html.contains("/v1/locations"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_guide_shows_how_to_verify_each_signature_format() {
+    let app = TestApp::sqlite().await;
+    // Partners read it without an account.
+    let resp = app.get("/docs/webhooks").await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    for needle in [
+        "X-Cata-Signature",
+        "X-Posz-Signature",
+        "webhook-signature",
+        "<pre>",
+        "Python",
+        "JavaScript",
+        "Rust",
+    ] {
+        assert!(
+            html.contains(needle),
+            "{needle} missing from the partner guide"
+        );
+    }
+    // Rendered, not raw Markdown.
+    assert!(html.contains("<h2>"));
+    assert!(!html.contains("\n## "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cashier_and_board_need_a_signed_in_merchant() {
+    let app = TestApp::sqlite().await;
+    for path in ["/cashier", "/board"] {
+        let resp = app
+            .client
+            .get(app.url(path))
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 302, "{path}");
+        assert_eq!(resp.headers()["location"], "/signin");
+    }
+    // The board's event stream: signed-in merchants only.
+    let resp = app
+        .get(&format!("/live/outlets/{}", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!(resp.status(), 401);
+}
