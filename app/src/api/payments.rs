@@ -41,6 +41,41 @@ fn location_of(raw: Option<String>) -> Result<Option<uuid::Uuid>, AppError> {
     }
 }
 
+/// `25000`, `25.000` or `25,000` → `25000`; anything with a decimal part
+/// (`25000,50`) or not a number → `None`.
+#[cfg(feature = "ssr")]
+fn whole_rupiah(text: &str) -> Option<String> {
+    let text = text.trim();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if digits(text) {
+        return Some(text.to_string());
+    }
+    // Thousands separators only: groups of exactly three after the first.
+    let groups: Vec<&str> = text.split(['.', ',']).collect();
+    let grouped = groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups.iter().all(|g| digits(g))
+        && groups[1..].iter().all(|g| g.len() == 3);
+    grouped.then(|| groups.concat())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::whole_rupiah;
+
+    #[test]
+    fn rupiah_amounts_take_thousands_separators_but_no_decimals() {
+        assert_eq!(whole_rupiah("25000").as_deref(), Some("25000"));
+        assert_eq!(whole_rupiah("25.000").as_deref(), Some("25000"));
+        assert_eq!(whole_rupiah("1,250,000").as_deref(), Some("1250000"));
+        assert_eq!(whole_rupiah("25000,50"), None);
+        assert_eq!(whole_rupiah("25000.50"), None);
+        assert_eq!(whole_rupiah("12.5"), None);
+        assert_eq!(whole_rupiah(""), None);
+        assert_eq!(whole_rupiah("abc"), None);
+    }
+}
+
 #[server(endpoint = "load_cashier")]
 pub async fn load_cashier(location: Option<String>) -> Result<CashierOverview, AppError> {
     super::finish(
@@ -72,13 +107,12 @@ pub async fn create_charge(
                 .trim()
                 .parse()
                 .map_err(|_| AppError::field("outlet_id", "Choose an outlet."))?;
-            let amount = amount.trim().replace(['.', ','], "");
-            if amount.is_empty() || !amount.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(AppError::field(
+            let amount = whole_rupiah(&amount).ok_or_else(|| {
+                AppError::field(
                     "amount",
-                    "Enter the amount in rupiah, e.g. 25000.",
-                ));
-            }
+                    "Enter the amount in whole rupiah, e.g. 25000 or 25.000.",
+                )
+            })?;
             let name = match description.trim() {
                 "" => "Order".to_string(),
                 d => d.chars().take(100).collect(),

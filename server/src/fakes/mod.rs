@@ -66,10 +66,12 @@ pub(crate) fn basic_user(headers: &HeaderMap) -> Option<String> {
 
 /// A fake QRIS payload (the EMVCo shape, not payable anywhere).
 pub(crate) fn qr_string(reference: &str, amount: i64) -> String {
-    let merchant = format!(
-        "PLUGBOARDFAKE{}",
-        &reference.replace('-', "")[..8.min(reference.len())]
-    );
+    let tail: String = reference
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    let merchant = format!("PLUGBOARDFAKE{tail}");
     format!(
         "00020101021226610014COM.PLUGBOARD.WWW0118{merchant}5204581253033605405{amount}5802ID5913PLUGBOARD DEV6007JAKARTA6304ABCD"
     )

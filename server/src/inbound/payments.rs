@@ -37,6 +37,7 @@ pub async fn receive(
                 .into_response()
             }
             Err(Refusal::Auth(why)) => return refused(&state, &provider, why),
+            Err(Refusal::Unavailable) => return unavailable(),
         };
     let submitted = state
         .ack

@@ -36,12 +36,10 @@ impl RedisBus {
     /// Publishes `event` unless another relay already did.
     pub async fn publish_once(&self, event: &LiveEvent) -> Result<(), String> {
         let mut conn = self.conn.clone();
+        // Outbox ids restart per database; the store id does not.
+        let marker = format!("plugboard:live:published:{}:{}", event.store_id, event.id);
         let first: Option<String> = redis::cmd("SET")
-            // Outbox ids restart per database; the store id does not.
-            .arg(format!(
-                "plugboard:live:published:{}:{}",
-                event.store_id, event.id
-            ))
+            .arg(&marker)
             .arg(1)
             .arg("NX")
             .arg("EX")
@@ -53,12 +51,20 @@ impl RedisBus {
             return Ok(());
         }
         let payload = serde_json::to_string(event).map_err(|e| e.to_string())?;
-        redis::cmd("PUBLISH")
+        let published = redis::cmd("PUBLISH")
             .arg(live::channel(event.store_id))
             .arg(payload)
             .query_async::<i64>(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await;
+        if let Err(e) = published {
+            // Not published after all: let the next try (this relay's or
+            // another's) publish it.
+            let _ = redis::cmd("DEL")
+                .arg(&marker)
+                .query_async::<i64>(&mut conn)
+                .await;
+            return Err(e.to_string());
+        }
         Ok(())
     }
 

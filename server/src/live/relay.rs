@@ -14,8 +14,12 @@ use super::redis_bus::RedisBus;
 
 /// How often the relay looks for new events.
 const POLL: Duration = Duration::from_millis(100);
-/// Rows read per poll.
+/// Rows read per query (a poll reads on while pages come back full).
 const BATCH: u64 = 2000;
+/// On PostgreSQL, how long after its insert a row may still commit (longer
+/// than any transaction that writes the outbox, processor batches
+/// included).
+const SETTLE_SECS: i64 = 30;
 
 /// Where the relay publishes.
 pub enum Sink {
@@ -42,7 +46,7 @@ pub fn spawn(db: DatabaseConnection, sink: Sink) {
     tokio::spawn(async move {
         // A commit on PostgreSQL may land this much after its id was taken.
         let settle = if db.get_database_backend() == DbBackend::Postgres {
-            time::Duration::seconds(2)
+            time::Duration::seconds(SETTLE_SECS)
         } else {
             time::Duration::ZERO
         };
@@ -60,13 +64,27 @@ pub fn spawn(db: DatabaseConnection, sink: Sink) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let rows = match live::after(&db, low, BATCH).await {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::warn!(error = %e, "live relay: outbox read failed");
-                    continue;
+            // Everything past the settled mark, page by page.
+            let mut rows = Vec::new();
+            let mut from = low;
+            loop {
+                match live::after(&db, from, BATCH).await {
+                    Ok(page) => {
+                        let full = page.len() as u64 == BATCH;
+                        if let Some((last, ..)) = page.last() {
+                            from = *last;
+                        }
+                        rows.extend(page);
+                        if !full {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "live relay: outbox read failed");
+                        break;
+                    }
                 }
-            };
+            }
             let settled_before = entity::now() - settle;
             let mut advancing = true;
             for (id, created_at, event) in rows {

@@ -141,7 +141,12 @@ async fn forward(
         return;
     }
     loop {
-        let resync = match rx.recv().await {
+        let received = tokio::select! {
+            // The client went away, even if its store stays quiet.
+            _ = tx.closed() => return,
+            r = rx.recv() => r,
+        };
+        let resync = match received {
             Ok(LiveMsg::Event(e)) => {
                 if e.merchant_id != merchant_id || e.store_id != outlet_id || sent.contains(&e.id) {
                     continue;

@@ -516,6 +516,24 @@ async fn bad_requests_are_clear_errors() {
         .await;
     let (s, c, _) = error_of(resp).await;
     assert_eq!((s, c.as_str()), (404, "integration_not_installed"));
+    // One live QR per order: a second charge while the first can still be
+    // paid is refused; so is an order id reused with another total.
+    let (_, live) = till.charge("T-650", "8000").await;
+    let resp = till
+        .charge_with(
+            json!({"outletId": till.outlet, "orderId": live["orderId"]}),
+            None,
+        )
+        .await;
+    let (s, c, body) = error_of(resp).await;
+    assert_eq!((s, c.as_str()), (409, "conflict"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(live["id"].as_str().unwrap()));
+    let resp = till.charge_with(till.body("T-650", "9000"), None).await;
+    let (s, c, _) = error_of(resp).await;
+    assert_eq!((s, c.as_str()), (409, "conflict"));
     // An order already paid cannot be charged again.
     let (_, pay) = till.charge("T-600", "7000").await;
     p.midtrans.pay(pay["id"].as_str().unwrap()).await.unwrap();
@@ -529,7 +547,7 @@ async fn bad_requests_are_clear_errors() {
         .await;
     let (s, c, _) = error_of(resp).await;
     assert_eq!((s, c.as_str()), (409, "conflict"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

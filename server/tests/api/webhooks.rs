@@ -771,6 +771,34 @@ async fn refunds_and_settings_changes_reach_their_subscribers(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(error_of(resp).await.1, "invalid_transition");
+    // Nor does one cancelled before it was paid.
+    let pending_id = pending["orderId"].as_str().unwrap();
+    let resp = shop
+        .m
+        .app
+        .bearer(
+            Method::POST,
+            &format!("/api/v1/orders/{pending_id}/status"),
+            &shop.m.token,
+        )
+        .json(&json!({"status": "CANCELLED"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = shop
+        .m
+        .app
+        .bearer(
+            Method::POST,
+            &format!("/api/v1/orders/{pending_id}/refunds"),
+            &shop.m.token,
+        )
+        .json(&json!({"amount": "1000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(resp).await.1, "invalid_transition");
 
     // Reconfiguring an install at the outlet announces settings.changed,
     // naming the fields, never their values.

@@ -4,8 +4,8 @@
 //! event, queued behind the order's earlier deliveries.
 use entity::{order, outbox, refund};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -62,7 +62,12 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         ));
     }
     let txn = crate::domain::begin_write(db).await?;
-    let o = order::Entity::find_for_merchant(&txn, merchant_id, order_id)
+    // Locked (PostgreSQL; SQLite's writer is already alone), so two
+    // refunds cannot both spend what is left.
+    let o = order::Entity::find_by_id(order_id)
+        .filter(order::Column::MerchantId.eq(merchant_id))
+        .lock_exclusive()
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound("No such order.".into()))?;
     let amount_minor =
@@ -70,9 +75,9 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     if amount_minor <= 0 {
         return Err(AppError::field("amount", "amount must be above 0."));
     }
-    if o.status == state_machine::PENDING {
+    if !was_paid(&txn, &o).await? {
         return Err(AppError::InvalidTransition(
-            "The order is not paid; there is nothing to refund.".into(),
+            "The order was never paid; there is nothing to refund.".into(),
         ));
     }
     let refunded: i64 = refund::Entity::find()
@@ -143,6 +148,23 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     .await?;
     txn.commit().await?;
     Ok(view(&row))
+}
+
+/// Whether the order reached PAID (it may have moved on, or been
+/// cancelled after payment).
+async fn was_paid<C: ConnectionTrait>(db: &C, o: &order::Model) -> AppResult<bool> {
+    if o.status == state_machine::PENDING {
+        return Ok(false);
+    }
+    if o.status != state_machine::CANCELLED {
+        return Ok(true);
+    }
+    Ok(entity::order_status_history::Entity::find()
+        .filter(entity::order_status_history::Column::OrderId.eq(o.id))
+        .filter(entity::order_status_history::Column::ToStatus.eq(state_machine::PAID))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// The refunds of an order, oldest first.

@@ -11,7 +11,8 @@ use std::time::Instant;
 use entity::crypto::KeyRing;
 use entity::{location, order, outbox, payment};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -138,9 +139,33 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let (gateway, created, failover) = charge_first(settings, &gateways, input.clone()).await?;
     let txn = crate::domain::begin_write(db).await?;
     let order = match target {
-        Target::Existing(o) => o,
+        Target::Existing(o) => {
+            // Read again under the write lock: the order may have been paid,
+            // cancelled or charged while the providers were asked.
+            let now_order = order::Entity::find_by_id(o.id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+                .ok_or_else(|| AppError::NotFound("No such order.".into()))?;
+            chargeable(&txn, &now_order).await?;
+            now_order
+        }
         Target::New { request, valid } => {
-            dispatch::create(&txn, merchant_id, &request, &valid, "payment").await?
+            match dispatch::create(&txn, merchant_id, &request, &valid, "payment").await {
+                Ok(o) => o,
+                Err(AppError::Conflict(m)) => {
+                    // The same new order raced this request and won.
+                    txn.rollback().await?;
+                    if let Some(done) = match key {
+                        Some(k) => by_key(db, merchant_id, k).await?,
+                        None => None,
+                    } {
+                        return replay(db, done, &hash).await;
+                    }
+                    return Err(AppError::Conflict(m));
+                }
+                Err(e) => return Err(e),
+            }
         }
     };
     let row = payment::ActiveModel {
@@ -262,6 +287,14 @@ async fn target<C: ConnectionTrait>(
                 .one(db)
                 .await?
             {
+                Some(o) if o.total_minor != valid.total_minor || o.currency != valid.currency => {
+                    return Err(AppError::Conflict(format!(
+                        "Order {:?} exists with another total ({} {}); charge it by orderId, or use a new order id.",
+                        valid.reference,
+                        canonical::format_minor(o.total_minor, &o.currency),
+                        o.currency
+                    )))
+                }
                 Some(o) => o,
                 None => return Ok(Target::New { request, valid }),
             }
@@ -273,13 +306,34 @@ async fn target<C: ConnectionTrait>(
             "The order belongs to another outlet.",
         ));
     }
-    if existing.status != state_machine::PENDING {
+    chargeable(db, &existing).await?;
+    Ok(Target::Existing(existing))
+}
+
+/// An order can be charged while it is PENDING and has no charge a
+/// customer could still pay (one QR at a time: two paid QRs would be a
+/// double payment).
+async fn chargeable<C: ConnectionTrait>(db: &C, o: &order::Model) -> AppResult<()> {
+    if o.status != state_machine::PENDING {
         return Err(AppError::Conflict(format!(
             "The order is {} already; only a PENDING order can be charged.",
-            existing.status
+            o.status
         )));
     }
-    Ok(Target::Existing(existing))
+    let live = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(o.id))
+        .filter(payment::Column::Status.eq(payment::status::PENDING))
+        .filter(payment::Column::ExpiresAt.gt(entity::now()))
+        .one(db)
+        .await?;
+    if let Some(p) = live {
+        return Err(AppError::Conflict(format!(
+            "The order has a QRIS charge waiting to be paid ({}, until {}); show that one, or charge again once it expires.",
+            p.id,
+            rfc3339(p.expires_at)
+        )));
+    }
+    Ok(())
 }
 
 /// Tries the gateways in order; answers the first that created the charge
@@ -461,7 +515,7 @@ pub async fn list<C: ConnectionTrait>(
     location_id: Option<Uuid>,
     limit: u64,
 ) -> AppResult<Vec<Payment>> {
-    use sea_orm::{QueryOrder, QuerySelect};
+    use sea_orm::QueryOrder;
     let mut q = payment::Entity::find()
         .filter(payment::Column::MerchantId.eq(merchant_id))
         .order_by_desc(payment::Column::CreatedAt)

@@ -189,6 +189,14 @@ impl PaymentProvider for Midtrans {
         let reference = text(&v, "order_id").ok_or("no order_id")?;
         let status = text(&v, "transaction_status").ok_or("no transaction_status")?;
         let fraud = text(&v, "fraud_status").unwrap_or_else(|| "accept".into());
+        // The signature covers status_code, not transaction_status: a paid
+        // notice must carry Midtrans's paid status code too.
+        let code = text(&v, "status_code").unwrap_or_default();
+        if matches!(status.as_str(), "settlement" | "capture") && code != "200" {
+            return Err(format!(
+                "transaction_status {status:?} with status_code {code:?} (a paid notice has 200)"
+            ));
+        }
         let outcome = match status.as_str() {
             "settlement" => NoticeOutcome::Paid,
             "capture" if fraud == "accept" => NoticeOutcome::Paid,
@@ -296,5 +304,12 @@ mod tests {
             .read_notification(&serde_json::to_vec(&body).unwrap())
             .unwrap();
         assert_eq!(n.outcome, NoticeOutcome::Paid);
+        // A signed pending notice (status_code 201) edited to say
+        // settlement is not a payment.
+        let mut edited = body.clone();
+        edited["status_code"] = json!("201");
+        assert!(Midtrans
+            .read_notification(&serde_json::to_vec(&edited).unwrap())
+            .is_err());
     }
 }

@@ -32,6 +32,8 @@ pub enum Refusal {
     UnknownProvider,
     /// Authentication failed (counted for support; answered 401).
     Auth(AuthFailure),
+    /// The database could not be read: the provider should retry (503).
+    Unavailable,
 }
 
 impl From<AuthFailure> for Refusal {
@@ -57,12 +59,15 @@ pub async fn verify<C: ConnectionTrait>(
     let payment = payment::Entity::find_by_id(reference)
         .one(db)
         .await
-        .map_err(|_| AuthFailure::UnknownAccount)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "payment lookup failed");
+            Refusal::Unavailable
+        })?
         .filter(|p| p.provider == provider.name())
         .ok_or(AuthFailure::UnknownAccount)?;
     let gateway = factory::for_install(db, keys, payment.install_id)
         .await
-        .map_err(|_| AuthFailure::UnknownAccount)?
+        .map_err(|_| Refusal::Unavailable)?
         .ok_or(AuthFailure::UnknownAccount)?;
     provider.verify_notification(headers, body, &gateway.settings)?;
     let key = provider
@@ -203,7 +208,10 @@ pub async fn apply<C: ConnectionTrait>(db: &C, s: &Settlement) -> AppResult<()> 
             )
             .await?;
         } else {
-            tracing::info!(order = %order.id, status = %order.status, payment = %p.id, "payment settled for an order that is no longer pending");
+            // Money arrived for an order that is paid or cancelled already
+            // (a second QR, a late settlement): the payment stays paid and
+            // announced (payment.paid) for a refund; the order is not moved.
+            tracing::warn!(order = %order.id, status = %order.status, payment = %p.id, "payment settled for an order that is no longer pending; refund it");
         }
     }
     Ok(())
