@@ -138,6 +138,14 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     };
     let (gateway, created, failover) = charge_first(settings, &gateways, input.clone()).await?;
     let txn = crate::domain::begin_write(db).await?;
+    if let Some(k) = key {
+        // The same key's first request finished while this one was at the
+        // providers: answer its payment.
+        if let Some(done) = by_key(&txn, merchant_id, k).await? {
+            txn.rollback().await?;
+            return replay(db, done, &hash).await;
+        }
+    }
     let order = match target {
         Target::Existing(o) => {
             // Read again under the write lock: the order may have been paid,
