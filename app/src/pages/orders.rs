@@ -231,6 +231,30 @@ fn OrderDetailView(d: OrderDetail, resend: ServerAction<ResendDelivery>) -> impl
             }
         })
         .collect_view();
+    let refunds = (!d.refunds.is_empty()).then(|| {
+        let rows = d
+            .refunds
+            .iter()
+            .map(|r| {
+                view! {
+                    <tr>
+                        <td>{format!("{} {}", r.amount, r.currency)}</td>
+                        <td>{r.reason.clone()}</td>
+                        <td class="muted">{r.created_at.clone()}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card">
+                <h2>"Refunds"</h2>
+                <table class="table" data-testid="refunds">
+                    <thead><tr><th>"Amount"</th><th>"Reason"</th><th>"When"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    });
     let payload = serde_json::to_string_pretty(&d.payload).unwrap_or_default();
     view! {
         <h1>{format!("Order {}", o.reference)}</h1>
@@ -252,6 +276,7 @@ fn OrderDetailView(d: OrderDetail, resend: ServerAction<ResendDelivery>) -> impl
                 view! { <ol data-testid="receipt">{receipt}</ol> }.into_any()
             }}
         </section>
+        {refunds}
         <h2>"Dispatches"</h2>
         {deliveries}
         <section class="card">

@@ -111,3 +111,64 @@ async fn cashier_and_board_need_a_signed_in_merchant() {
         .await;
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orders_page_lists_its_refunds() {
+    use reqwest::Method;
+    let app = TestApp::sqlite().await;
+    let browser = app.other_browser("Refund View").await;
+    let token: serde_json::Value = browser
+        .post(app.url("/api/create_token"))
+        .header("Origin", app.origin())
+        .form(&[("name", "tests")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap();
+    let loc: serde_json::Value = app
+        .bearer(Method::POST, "/v1/locations", token)
+        .json(&crate::helpers::location("Kota"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dispatched: serde_json::Value = app
+        .bearer(Method::POST, "/api/v1/orders/dispatch", token)
+        .json(
+            &serde_json::json!({"outletId": loc["id"], "event": "order.paid",
+            "order": crate::webhooks::order("RV-1")}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order_id = dispatched["orderId"].as_str().unwrap();
+    let resp = app
+        .bearer(
+            Method::POST,
+            &format!("/api/v1/orders/{order_id}/refunds"),
+            token,
+        )
+        .json(&serde_json::json!({"amount": "5000", "reason": "Kopi dingin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let html = browser
+        .get(app.url(&format!("/orders/{order_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-testid=\"refunds\""), "no refunds table");
+    assert!(html.contains("5000.00 IDR") && html.contains("Kopi dingin"));
+}
