@@ -289,6 +289,21 @@ fn audit_view(m: &install::Model, secret_names: &[String]) -> Value {
     })
 }
 
+/// An install's settings with its sealed secrets opened and merged in, for
+/// the code that talks to the integration (never for the browser).
+pub fn settings_with_secrets(
+    keys: &KeyRing,
+    install: &install::Model,
+) -> Result<Map<String, Value>, entity::crypto::CryptoError> {
+    let mut settings = install.config.as_object().cloned().unwrap_or_default();
+    if let Some(sealed) = &install.secrets {
+        if let Value::Object(secrets) = keys.open_json(sealed)? {
+            settings.extend(secrets);
+        }
+    }
+    Ok(settings)
+}
+
 fn seal_secrets(keys: &KeyRing, secret: &Map<String, Value>) -> Option<String> {
     (!secret.is_empty()).then(|| keys.seal_json(&Value::Object(secret.clone())))
 }

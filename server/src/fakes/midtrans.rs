@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{basic_user, hang, qr_string, record, Mode, Recorded};
+use super::{basic_user, qr_string, Controls, Mode, Recorded};
 
 struct Charge {
     transaction_id: String,
@@ -26,8 +26,7 @@ struct Charge {
 
 struct Inner {
     server_key: String,
-    mode: Mutex<Mode>,
-    requests: Mutex<Vec<Recorded>>,
+    controls: Arc<Controls>,
     charges: Mutex<HashMap<String, Charge>>,
     client: reqwest::Client,
 }
@@ -62,24 +61,19 @@ impl FakeMidtrans {
     pub fn new(server_key: &str) -> Self {
         FakeMidtrans(Arc::new(Inner {
             server_key: server_key.to_string(),
-            mode: Mutex::new(Mode::Ok),
-            requests: Mutex::new(Vec::new()),
+            controls: Arc::default(),
             charges: Mutex::new(HashMap::new()),
             client: reqwest::Client::new(),
         }))
     }
 
     pub fn set_mode(&self, mode: Mode) {
-        *self.0.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+        self.0.controls.set_mode(mode);
     }
 
     /// Every charge request received, oldest first.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.0
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.0.controls.requests()
     }
 
     /// The routes, to serve at the fake's base URL.
@@ -87,8 +81,8 @@ impl FakeMidtrans {
         Router::new()
             .route("/v2/charge", post(charge))
             .route("/_fake/pay", post(pay_route))
-            .route("/_fake/mode", post(mode_route))
             .with_state(self.clone())
+            .merge(self.0.controls.router())
     }
 
     /// Sends the settlement notification of the charge `order_id` (signed
@@ -151,25 +145,15 @@ impl FakeMidtrans {
 }
 
 async fn charge(State(fake): State<FakeMidtrans>, headers: HeaderMap, body: Bytes) -> Response {
-    fake.0
-        .requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(record(&headers, &body));
-    let mode = *fake.0.mode.lock().unwrap_or_else(|e| e.into_inner());
-    match mode {
-        Mode::Ok => {}
-        Mode::ServerError => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "500",
-                "Sorry. Our system is recovering from unexpected issues. Please retry.",
-            )
-        }
-        Mode::Timeout => {
-            hang().await;
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
-        }
+    let down = || {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "500",
+            "Sorry. Our system is recovering from unexpected issues. Please retry.",
+        )
+    };
+    if let Some(answer) = fake.0.controls.intercept(&headers, &body, down).await {
+        return answer;
     }
     if basic_user(&headers).as_deref() != Some(fake.0.server_key.as_str()) {
         return error(
@@ -290,14 +274,4 @@ async fn pay_route(State(fake): State<FakeMidtrans>, Json(req): Json<PayRequest>
         )
             .into_response(),
     }
-}
-
-#[derive(Deserialize)]
-struct ModeRequest {
-    mode: Mode,
-}
-
-async fn mode_route(State(fake): State<FakeMidtrans>, Json(req): Json<ModeRequest>) -> Response {
-    fake.set_mode(req.mode);
-    Json(json!({"mode": req.mode})).into_response()
 }

@@ -9,7 +9,13 @@
 pub mod midtrans;
 pub mod xendit;
 
-use axum::http::HeaderMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +39,71 @@ pub struct Recorded {
     pub body: serde_json::Value,
 }
 
-pub(crate) fn record(headers: &HeaderMap, body: &[u8]) -> Recorded {
+/// What every fake shares: how it answers, and what it received.
+#[derive(Default)]
+pub struct Controls {
+    mode: Mutex<Mode>,
+    requests: Mutex<Vec<Recorded>>,
+}
+
+impl Controls {
+    pub fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// Every charge request received, oldest first.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records a charge request and answers it as the mode says: `None`
+    /// means "go on as documented"; a server error is `server_error`.
+    pub(crate) async fn intercept(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        server_error: impl FnOnce() -> Response,
+    ) -> Option<Response> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(record(headers, body));
+        let mode = *self.mode.lock().unwrap_or_else(|e| e.into_inner());
+        match mode {
+            Mode::Ok => None,
+            Mode::ServerError => Some(server_error()),
+            Mode::Timeout => {
+                hang().await;
+                Some(StatusCode::GATEWAY_TIMEOUT.into_response())
+            }
+        }
+    }
+
+    /// `POST /_fake/mode {"mode": "ok" | "server_error" | "timeout"}`.
+    pub(crate) fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/_fake/mode", post(mode_route))
+            .with_state(self.clone())
+    }
+}
+
+#[derive(Deserialize)]
+struct ModeRequest {
+    mode: Mode,
+}
+
+async fn mode_route(
+    State(controls): State<Arc<Controls>>,
+    Json(req): Json<ModeRequest>,
+) -> Response {
+    controls.set_mode(req.mode);
+    Json(serde_json::json!({"mode": req.mode})).into_response()
+}
+
+fn record(headers: &HeaderMap, body: &[u8]) -> Recorded {
     Recorded {
         headers: headers
             .iter()
@@ -78,6 +148,6 @@ pub(crate) fn qr_string(reference: &str, amount: i64) -> String {
 }
 
 /// Never answers (the client's timeout fires first).
-pub(crate) async fn hang() {
+async fn hang() {
     tokio::time::sleep(std::time::Duration::from_secs(300)).await;
 }

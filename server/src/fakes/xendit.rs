@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{basic_user, hang, qr_string, record, Mode, Recorded};
+use super::{basic_user, qr_string, Controls, Mode, Recorded};
 
 struct QrCode {
     id: String,
@@ -28,8 +28,7 @@ struct Inner {
     secret_key: String,
     /// The dashboard's callback URL and verification token.
     callback: Mutex<Option<(String, String)>>,
-    mode: Mutex<Mode>,
-    requests: Mutex<Vec<Recorded>>,
+    controls: Arc<Controls>,
     codes: Mutex<HashMap<String, QrCode>>,
     client: reqwest::Client,
 }
@@ -53,8 +52,7 @@ impl FakeXendit {
         FakeXendit(Arc::new(Inner {
             secret_key: secret_key.to_string(),
             callback: Mutex::new(None),
-            mode: Mutex::new(Mode::Ok),
-            requests: Mutex::new(Vec::new()),
+            controls: Arc::default(),
             codes: Mutex::new(HashMap::new()),
             client: reqwest::Client::new(),
         }))
@@ -68,24 +66,20 @@ impl FakeXendit {
     }
 
     pub fn set_mode(&self, mode: Mode) {
-        *self.0.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+        self.0.controls.set_mode(mode);
     }
 
     /// Every QR code request received, oldest first.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.0
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.0.controls.requests()
     }
 
     pub fn router(&self) -> Router {
         Router::new()
             .route("/qr_codes", post(create))
             .route("/_fake/pay", post(pay_route))
-            .route("/_fake/mode", post(mode_route))
             .with_state(self.clone())
+            .merge(self.0.controls.router())
     }
 
     /// Sends the `qr.payment` callback of the QR code `reference_id`;
@@ -142,25 +136,15 @@ impl FakeXendit {
 }
 
 async fn create(State(fake): State<FakeXendit>, headers: HeaderMap, body: Bytes) -> Response {
-    fake.0
-        .requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(record(&headers, &body));
-    let mode = *fake.0.mode.lock().unwrap_or_else(|e| e.into_inner());
-    match mode {
-        Mode::Ok => {}
-        Mode::ServerError => {
-            return error(
+    let down = || {
+        error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVER_ERROR",
                 "An unexpected error occured, our team has been notified and will troubleshoot the issue.",
             )
-        }
-        Mode::Timeout => {
-            hang().await;
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
-        }
+    };
+    if let Some(answer) = fake.0.controls.intercept(&headers, &body, down).await {
+        return answer;
     }
     if basic_user(&headers).as_deref() != Some(fake.0.secret_key.as_str()) {
         return error(
@@ -254,14 +238,4 @@ async fn pay_route(State(fake): State<FakeXendit>, Json(req): Json<PayRequest>) 
         )
             .into_response(),
     }
-}
-
-#[derive(Deserialize)]
-struct ModeRequest {
-    mode: Mode,
-}
-
-async fn mode_route(State(fake): State<FakeXendit>, Json(req): Json<ModeRequest>) -> Response {
-    fake.set_mode(req.mode);
-    Json(json!({"mode": req.mode})).into_response()
 }

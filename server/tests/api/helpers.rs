@@ -272,6 +272,11 @@ impl TestApp {
     /// A second, cookie-less client against the same server, signed up as a
     /// new merchant, with an API token; answers the token.
     pub async fn merchant_token(&self, merchant: &str) -> String {
+        self.merchant_session(merchant).await.1
+    }
+
+    /// [`Self::merchant_token`], with the signed-in browser as well.
+    pub async fn merchant_session(&self, merchant: &str) -> (Client, String) {
         let other = self.other_browser(merchant).await;
         let resp = other
             .post(self.url("/api/create_token"))
@@ -282,7 +287,8 @@ impl TestApp {
             .unwrap();
         assert_eq!(resp.status(), 200);
         let body: Value = resp.json().await.unwrap();
-        body["token"].as_str().expect("token in answer").to_string()
+        let token = body["token"].as_str().expect("token in answer").to_string();
+        (other, token)
     }
 
     /// A request with a bearer token.

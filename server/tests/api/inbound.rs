@@ -567,30 +567,7 @@ async fn acknowledged_deliveries_survive_a_crash_and_are_processed_after_restart
         &[("PLUGBOARD_INBOUND_PROCESSING", "false")],
     )
     .await;
-    let browser = crate::helpers::new_client();
-    let resp = browser
-        .post(format!("{}/api/sign_up", first.url))
-        .header("Origin", &first.url)
-        .form(&[
-            ("merchant_name", "Crashy"),
-            ("email", "crash@example.com"),
-            ("password", "correct horse battery"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success() || resp.status().is_redirection());
-    let token: Value = browser
-        .post(format!("{}/api/create_token", first.url))
-        .header("Origin", &first.url)
-        .form(&[("name", "crash")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap().to_string();
+    let token = first.merchant_token("Crashy", "crash@example.com").await;
     let api = |method: Method, path: &str| {
         reqwest::Client::new()
             .request(method, format!("{}{path}", first.url))

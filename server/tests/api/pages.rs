@@ -116,18 +116,8 @@ async fn cashier_and_board_need_a_signed_in_merchant() {
 async fn an_orders_page_lists_its_refunds() {
     use reqwest::Method;
     let app = TestApp::sqlite().await;
-    let browser = app.other_browser("Refund View").await;
-    let token: serde_json::Value = browser
-        .post(app.url("/api/create_token"))
-        .header("Origin", app.origin())
-        .form(&[("name", "tests")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap();
+    let (browser, token) = app.merchant_session("Refund View").await;
+    let token = token.as_str();
     let loc: serde_json::Value = app
         .bearer(Method::POST, "/v1/locations", token)
         .json(&crate::helpers::location("Kota"))

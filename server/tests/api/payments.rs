@@ -142,6 +142,16 @@ impl<'a> Till<'a> {
     }
 }
 
+/// Posts a hand-made Midtrans notification; answers the gateway's answer.
+async fn midtrans_notification(app: &TestApp, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/integrations/payments/midtrans/notifications"))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -560,13 +570,7 @@ async fn notifications_that_do_not_verify_are_401_and_not_stored() {
     let signature = app::domain::payments::midtrans::signature(id, "200", "25000.00", "wrong-key");
     let forged = json!({"order_id": id, "status_code": "200", "gross_amount": "25000.00",
         "signature_key": signature, "transaction_status": "settlement", "transaction_id": "t-1"});
-    let resp = app
-        .client
-        .post(app.url("/v1/integrations/payments/midtrans/notifications"))
-        .json(&forged)
-        .send()
-        .await
-        .unwrap();
+    let resp = midtrans_notification(&app, &forged).await;
     let (s, c, _) = error_of(resp).await;
     assert_eq!((s, c.as_str()), (401, "invalid_signature"));
     // Signed right, but over another amount than sent: 401 as well.
@@ -574,13 +578,7 @@ async fn notifications_that_do_not_verify_are_401_and_not_stored() {
     let mut tampered = forged.clone();
     tampered["signature_key"] = json!(good_sig);
     tampered["gross_amount"] = json!("25000");
-    let resp = app
-        .client
-        .post(app.url("/v1/integrations/payments/midtrans/notifications"))
-        .json(&tampered)
-        .send()
-        .await
-        .unwrap();
+    let resp = midtrans_notification(&app, &tampered).await;
     assert_eq!(resp.status(), 401);
     // Xendit with a wrong callback token.
     p.midtrans.set_mode(Mode::ServerError);
@@ -849,17 +847,13 @@ async fn a_verified_notification_with_another_amount_fails_for_support() {
     let id = pay["id"].as_str().unwrap();
     // Signed with the right key, but for another amount than charged.
     let signature = app::domain::payments::midtrans::signature(id, "200", "2500.00", MIDTRANS_KEY);
-    let resp = app
-        .client
-        .post(app.url("/v1/integrations/payments/midtrans/notifications"))
-        .json(
-            &json!({"order_id": id, "status_code": "200", "gross_amount": "2500.00",
+    let resp = midtrans_notification(
+        &app,
+        &json!({"order_id": id, "status_code": "200", "gross_amount": "2500.00",
             "signature_key": signature, "transaction_status": "settlement",
             "transaction_id": "t-x", "fraud_status": "accept"}),
-        )
-        .send()
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let mut failed = Value::Null;
     for _ in 0..100 {
@@ -889,4 +883,36 @@ async fn a_verified_notification_with_another_amount_fails_for_support() {
     assert_eq!(order["order"]["status"], "PENDING");
     let now = till.get(&format!("/api/v1/payments/{id}")).await;
     assert_eq!(now["status"], "pending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_charge_reads_expired_and_the_order_can_be_charged_again() {
+    let p = providers().await;
+    let app = app_for(&p).await;
+    let till = Till::open(&app).await;
+    let (_, pay) = till.charge("T-EXP", "6000").await;
+    let id = pay["id"].as_str().unwrap();
+    // The QR's time runs out (no provider notice comes).
+    let expired = app
+        .count(
+            "UPDATE payments SET expires_at = '2000-01-01 00:00:00+00:00' \
+             WHERE order_id = (SELECT id FROM orders WHERE reference = 'T-EXP') RETURNING 1",
+        )
+        .await;
+    assert_eq!(expired, 1);
+    let now = till.get(&format!("/api/v1/payments/{id}")).await;
+    assert_eq!(now["status"], "expired");
+    let resp = till
+        .m
+        .call(Method::POST, &format!("/api/v1/payments/{id}/simulate"))
+        .await;
+    assert_eq!(error_of(resp).await.0, 409);
+    // No payable QR is left, so the order can be charged again.
+    let resp = till
+        .charge_with(
+            json!({"outletId": till.outlet, "orderId": pay["orderId"]}),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
 }

@@ -140,18 +140,13 @@ pub async fn outlet<C: ConnectionTrait>(
     let Some(install) = found else {
         return Ok(None);
     };
-    let mut settings = install.config.as_object().cloned().unwrap_or_default();
-    if let Some(sealed) = &install.secrets {
-        match keys.open_json(sealed) {
-            Ok(Value::Object(secrets)) => settings.extend(secrets),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(install = %install.id, error = %e, "cannot open a POS install's secrets");
-                return Ok(None);
-            }
+    match crate::domain::installs::settings_with_secrets(keys, &install) {
+        Ok(settings) => Ok(Some(Outlet { install, settings })),
+        Err(e) => {
+            tracing::error!(install = %install.id, error = %e, "cannot open a POS install's secrets");
+            Ok(None)
         }
     }
-    Ok(Some(Outlet { install, settings }))
 }
 
 /// The order the POS knows as `pos_order_id`, dispatched to it by this

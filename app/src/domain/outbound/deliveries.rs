@@ -84,7 +84,15 @@ pub const INLINE_GRACE: time::Duration = time::Duration::seconds(30);
 /// once without another commit.
 pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewDelivery) -> AppResult<delivery::Model> {
     let now = entity::now();
-    let claimed = new.inline && !pending_before(db, &new).await?;
+    let claimed = new.inline
+        && !pending_ahead(
+            db,
+            new.order_id,
+            new.endpoint_id,
+            new.provider.as_deref(),
+            None,
+        )
+        .await?;
     Ok(delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         merchant_id: Set(new.merchant_id),
@@ -110,18 +118,28 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, new: NewDelivery) -> AppResult<
     .await?)
 }
 
-/// Whether a delivery of the same order to the same receiver is still
-/// pending (a new one must wait behind it).
-async fn pending_before<C: ConnectionTrait>(db: &C, new: &NewDelivery) -> AppResult<bool> {
-    let Some(order_id) = new.order_id else {
+/// Whether a delivery of `order_id` to the same receiver (endpoint, or POS
+/// provider) is still pending, among those before `before` when given: a
+/// later delivery must wait behind it.
+async fn pending_ahead<C: ConnectionTrait>(
+    db: &C,
+    order_id: Option<Uuid>,
+    endpoint_id: Option<Uuid>,
+    provider: Option<&str>,
+    before: Option<Uuid>,
+) -> AppResult<bool> {
+    let Some(order_id) = order_id else {
         return Ok(false);
     };
-    let q = delivery::Entity::find()
+    let mut q = delivery::Entity::find()
         .filter(delivery::Column::OrderId.eq(order_id))
         .filter(delivery::Column::Status.eq(delivery::status::PENDING));
-    let q = match (new.endpoint_id, &new.provider) {
+    if let Some(id) = before {
+        q = q.filter(delivery::Column::Id.lt(id));
+    }
+    q = match (endpoint_id, provider) {
         (Some(e), _) => q.filter(delivery::Column::EndpointId.eq(e)),
-        (None, Some(p)) => q.filter(delivery::Column::Provider.eq(p.clone())),
+        (None, Some(p)) => q.filter(delivery::Column::Provider.eq(p)),
         (None, None) => return Ok(false),
     };
     Ok(q.one(db).await?.is_some())
@@ -366,19 +384,14 @@ pub async fn claim<C: ConnectionTrait>(
 /// Whether an earlier delivery of the same order to the same receiver is
 /// still pending (this one must wait for it).
 pub async fn waits_behind<C: ConnectionTrait>(db: &C, d: &delivery::Model) -> AppResult<bool> {
-    let Some(order_id) = d.order_id else {
-        return Ok(false);
-    };
-    let mut q = delivery::Entity::find()
-        .filter(delivery::Column::OrderId.eq(order_id))
-        .filter(delivery::Column::Status.eq(delivery::status::PENDING))
-        .filter(delivery::Column::Id.lt(d.id));
-    q = match (d.endpoint_id, &d.provider) {
-        (Some(e), _) => q.filter(delivery::Column::EndpointId.eq(e)),
-        (None, Some(p)) => q.filter(delivery::Column::Provider.eq(p.clone())),
-        (None, None) => return Ok(false),
-    };
-    Ok(q.one(db).await?.is_some())
+    pending_ahead(
+        db,
+        d.order_id,
+        d.endpoint_id,
+        d.provider.as_deref(),
+        Some(d.id),
+    )
+    .await
 }
 
 /// Records one attempt and decides what comes next: success, a retry on

@@ -22,19 +22,11 @@ pub struct Gateway {
 }
 
 /// The install's settings with its secrets opened.
-pub fn settings_of(keys: &KeyRing, install: &install::Model) -> AppResult<Map<String, Value>> {
-    let mut settings = install.config.as_object().cloned().unwrap_or_default();
-    if let Some(sealed) = &install.secrets {
-        match keys.open_json(sealed) {
-            Ok(Value::Object(secrets)) => settings.extend(secrets),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(install = %install.id, error = %e, "cannot open a payment install's secrets");
-                return Err(AppError::Internal);
-            }
-        }
-    }
-    Ok(settings)
+fn settings_of(keys: &KeyRing, install: &install::Model) -> AppResult<Map<String, Value>> {
+    crate::domain::installs::settings_with_secrets(keys, install).map_err(|e| {
+        tracing::error!(install = %install.id, error = %e, "cannot open a payment install's secrets");
+        AppError::Internal
+    })
 }
 
 /// The gateways of `location_id`, in the order a charge tries them.

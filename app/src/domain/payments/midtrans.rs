@@ -9,7 +9,8 @@ use subtle::ConstantTimeEq;
 
 use super::items::{whole_lines, whole_units};
 use super::{
-    setting, ChargeError, ChargeInput, Created, HttpRequest, Notice, NoticeOutcome, PaymentProvider,
+    setting, text, ChargeError, ChargeInput, Created, HttpRequest, Notice, NoticeOutcome,
+    PaymentProvider,
 };
 use crate::domain::inbound::verify::AuthFailure;
 
@@ -28,14 +29,6 @@ pub fn signature(
     h.update(gross_amount.as_bytes());
     h.update(server_key.as_bytes());
     hex::encode(h.finalize())
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 impl PaymentProvider for Midtrans {

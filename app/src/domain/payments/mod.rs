@@ -206,6 +206,15 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
         .map(|(_, v)| v.as_str())
 }
 
+/// A JSON field as text, whether the provider sent a string or a number.
+pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// A setting as text, when present and not empty.
 pub(crate) fn setting<'a>(settings: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     settings

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::items::whole_units;
 use super::{
-    header, setting, ChargeError, ChargeInput, Created, HttpRequest, Notice, NoticeOutcome,
+    header, setting, text, ChargeError, ChargeInput, Created, HttpRequest, Notice, NoticeOutcome,
     PaymentProvider,
 };
 use crate::domain::inbound::verify::{self, AuthFailure};
@@ -17,14 +17,6 @@ pub struct Xendit;
 
 /// The API version Plugboard speaks.
 pub const API_VERSION: &str = "2022-07-31";
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
 
 impl PaymentProvider for Xendit {
     fn name(&self) -> &'static str {
