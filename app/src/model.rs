@@ -519,8 +519,12 @@ pub struct InboundEventSummary {
     pub body_size: i64,
     /// A processor is working on it now (a large import takes a while).
     pub in_progress: bool,
-    /// Canonical commands it applied (rows of an import, items of a menu).
+    /// Canonical commands it applied (rows of an import, items of a menu);
+    /// while a large import is applied, those done so far.
     pub commands_applied: Option<i64>,
+    /// Canonical commands it holds, once planned: the total that a large
+    /// import's progress (`commands_applied`) counts towards.
+    pub commands_total: Option<i64>,
 }
 
 /// One variant of a catalog item.

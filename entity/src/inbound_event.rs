@@ -49,8 +49,12 @@ pub struct Model {
     /// A processor holds the event until then (crash-safe claim).
     pub claimed_until: Option<TimeDateTimeWithTimeZone>,
     pub processed_at: Option<TimeDateTimeWithTimeZone>,
-    /// Canonical commands the event applied, once processed.
+    /// Canonical commands the event applied: once processed, all of them;
+    /// while a large import is applied in chunks, those done so far.
     pub commands_applied: Option<i64>,
+    /// Canonical commands in the event's plan, once planned (the total an
+    /// import's progress counts towards).
+    pub commands_total: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

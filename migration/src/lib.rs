@@ -10,6 +10,7 @@ mod m20261122_000006_scripts_partner_webhooks;
 mod m20261122_000007_variants;
 mod m20261202_000008_outbound_orders;
 mod m20261202_000009_payments;
+mod m20261202_000010_import_progress;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_variants::Migration),
             Box::new(m20261202_000008_outbound_orders::Migration),
             Box::new(m20261202_000009_payments::Migration),
+            Box::new(m20261202_000010_import_progress::Migration),
         ]
     }
 }

@@ -73,6 +73,8 @@ pub(crate) struct Target {
     pub url: String,
     pub account: String,
     pub secret: String,
+    /// The merchant's API base and token (to read the backlog), if any.
+    pub api: Option<(String, String)>,
 }
 
 /// One signed webhook: event id, timestamp, signature, body.
@@ -161,6 +163,7 @@ async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchErro
         return with_wrk(&client, &target, args, duration).await;
     }
     let mut closed = closed_loop(&client, &target, args.concurrency, duration, 0).await;
+    drain(&client, &target, args).await?;
     let mut open = open_loop(&client, &target, args.rate, duration, 10_000_000).await;
 
     let bare = bare_server().await?;
@@ -200,6 +203,7 @@ async fn with_wrk(
 ) -> Result<(), BenchError> {
     let dir = tempfile_dir()?;
     let closed = crate::bench_wrk::run(target, &dir, args.concurrency, duration, 0)?;
+    drain(client, target, args).await?;
     let mut open = open_loop(client, target, args.rate, duration, 900_000_000).await;
     let bare = bare_server().await?;
     let bare_phase = crate::bench_wrk::run(&bare, &dir, args.concurrency, duration, 0)?;
@@ -230,6 +234,42 @@ async fn with_wrk(
         closed.per_sec / bare_phase.per_sec
     );
     Ok(())
+}
+
+/// Waits until the processor has worked through what the closed loop
+/// left (so the open loop measures the steady state, not a backlog) and
+/// prints how long that took. Bounded: gives up after five minutes.
+async fn drain(
+    client: &reqwest::Client,
+    target: &Target,
+    args: &InboundBench,
+) -> Result<(), BenchError> {
+    let Some((base, token)) = target.api.as_ref().filter(|_| !args.ack_only) else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(300) {
+        let waiting: Vec<Value> = client
+            .get(format!("{base}/v1/inbound/events?status=received&limit=1"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(setup_err)?
+            .json()
+            .await
+            .map_err(setup_err)?;
+        if waiting.is_empty() {
+            println!(
+                "processing caught up {:.1} s after the closed loop",
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(BenchError::Setup(
+        "the processor did not catch up within five minutes".into(),
+    ))
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, BenchError> {
@@ -313,6 +353,7 @@ async fn connect(base: &str) -> Result<Target, BenchError> {
     .await
     .map_err(setup_err)?;
     Ok(Target {
+        api: Some((base.to_string(), token.clone())),
         url: format!("{base}/v1/integrations/pos/restopos/webhooks/menu"),
         account: "bench".into(),
         secret: conn["secret"]
@@ -444,6 +485,7 @@ async fn bare_server() -> Result<Target, BenchError> {
         let _ = axum::serve(listener, router).await;
     });
     Ok(Target {
+        api: None,
         url: format!("http://{addr}/bare"),
         account: "bare".into(),
         secret,

@@ -17,11 +17,23 @@ pub struct InboundOverview {
     pub store_mappings: Vec<StoreMapping>,
     pub item_mappings: Vec<ItemMapping>,
     pub variant_mappings: Vec<VariantMapping>,
-    pub events: Vec<InboundEventSummary>,
     pub locations: Vec<crate::model::LocationRef>,
 }
 
-/// The merchant's connections, mappings and newest deliveries.
+/// The merchant's newest deliveries (the page reloads them while an
+/// import is applied, to show its progress).
+#[server(endpoint = "load_deliveries")]
+pub async fn load_deliveries() -> Result<Vec<InboundEventSummary>, AppError> {
+    super::finish(
+        async move {
+            let (state, _, merchant) = crate::session::merchant_context().await?;
+            crate::domain::inbound::connections::events(&state.db, merchant, None, 50).await
+        }
+        .await,
+    )
+}
+
+/// The merchant's connections and mappings.
 #[server(endpoint = "load_inbound")]
 pub async fn load_inbound() -> Result<InboundOverview, AppError> {
     super::finish(
@@ -40,7 +52,6 @@ pub async fn load_inbound() -> Result<InboundOverview, AppError> {
                 store_mappings: connections::store_mappings(&state.db, merchant).await?,
                 item_mappings: connections::item_mappings(&state.db, merchant).await?,
                 variant_mappings: connections::variant_mappings(&state.db, merchant).await?,
-                events: connections::events(&state.db, merchant, None, 50).await?,
                 locations: crate::domain::locations::refs(&state.db, merchant).await?,
             })
         }

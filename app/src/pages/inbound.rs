@@ -6,12 +6,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::inbound::{
-    load_inbound, AddConnection, AddItemMapping, AddStoreMapping, AddVariantMapping,
-    InboundOverview, RemoveConnection, ReplayDelivery,
+    load_deliveries, load_inbound, AddConnection, AddItemMapping, AddStoreMapping,
+    AddVariantMapping, InboundOverview, RemoveConnection, ReplayDelivery,
 };
 use crate::components::auth::RequireUser;
 use crate::components::form::{last_error, ErrorBanner, FieldMessage};
-use crate::model::ItemMapping;
+use crate::components::refresh::use_ticker;
+use crate::model::{InboundEventSummary, ItemMapping};
 
 #[component]
 pub fn InboundPage() -> impl IntoView {
@@ -188,36 +189,6 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
         .iter()
         .map(|l| view! { <option value=l.id.to_string()>{l.name.clone()}</option> })
         .collect_view();
-    let events = s
-        .events
-        .iter()
-        .cloned()
-        .map(|e| {
-            let id = e.id.to_string();
-            let failed = e.status == "failed";
-            let status = match (&e.failure_class, e.in_progress, e.commands_applied) {
-                (Some(c), _, _) if failed => format!("failed · {c}"),
-                (_, true, _) => "processing…".to_string(),
-                (_, _, Some(n)) if e.status == "processed" => format!("processed · {n} applied"),
-                _ => e.status.clone(),
-            };
-            let row_id = id.clone();
-            view! {
-                <tr data-event=row_id>
-                    <td class="small">{e.received_at}</td>
-                    <td>{format!("{} / {}", e.provider, e.topic)}</td>
-                    <td><span class="badge">{status}</span></td>
-                    <td class="reason">{e.failure_reason.unwrap_or_default()}</td>
-                    <td>{failed.then(|| view! {
-                        <ActionForm action=a.replay attr:class="inline">
-                            <input type="hidden" name="id" value=id.clone()/>
-                            <button type="submit" class="btn btn-small">"Replay"</button>
-                        </ActionForm>
-                    })}</td>
-                </tr>
-            }
-        })
-        .collect_view();
     view! {
         <section class="card">
             <h2>"Connections"</h2>
@@ -277,14 +248,71 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
                 <button type="submit" class="btn">"Map to a new variant"</button>
             </ActionForm>
         </section>
+        <Deliveries replay=a.replay/>
+    }
+}
+
+/// The newest deliveries with their status, reloaded every two seconds
+/// (a large import shows its progress as its chunks commit).
+#[component]
+fn Deliveries(replay: ServerAction<ReplayDelivery>) -> impl IntoView {
+    let tick = use_ticker(2_000);
+    let deliveries = Resource::new(
+        move || (tick.get(), replay.version().get()),
+        |_| load_deliveries(),
+    );
+    let rows = move || {
+        Suspend::new(async move {
+            match deliveries.await {
+                Err(e) => view! { <tr><td colspan="5" class="alert alert-error">{e.to_string()}</td></tr> }.into_any(),
+                Ok(list) => list.into_iter().map(|e| delivery_row(e, replay)).collect_view().into_any(),
+            }
+        })
+    };
+    view! {
         <section class="card">
             <h2>"Newest deliveries"</h2>
-            <p class="muted small">"A large import shows processing… while its rows are applied (in one commit), then how many were applied. Reload to follow it."</p>
+            <p class="muted small">"A large import is applied 500 rows at a time; its status counts them as they land."</p>
             <table class="table" data-testid="deliveries">
                 <thead><tr><th>"Received"</th><th>"From"</th><th>"Status"</th><th>"Reason"</th><th></th></tr></thead>
-                <tbody>{events}</tbody>
+                <tbody>
+                    <Transition fallback=|| view! { <tr><td colspan="5" class="muted">"Loading…"</td></tr> }>
+                        {rows}
+                    </Transition>
+                </tbody>
             </table>
         </section>
+    }
+}
+
+/// One delivery: what became of it, and Replay when it failed.
+fn delivery_row(e: InboundEventSummary, replay: ServerAction<ReplayDelivery>) -> impl IntoView {
+    let id = e.id.to_string();
+    let failed = e.status == "failed";
+    let status = match (&e.failure_class, e.in_progress, e.commands_applied) {
+        (Some(c), _, _) if failed => format!("failed · {c}"),
+        (_, true, Some(done)) => format!(
+            "processing… {done} of {}",
+            e.commands_total.unwrap_or_default()
+        ),
+        (_, true, None) => "processing…".to_string(),
+        (_, _, Some(n)) if e.status == "processed" => format!("processed · {n} applied"),
+        _ => e.status.clone(),
+    };
+    let row_id = id.clone();
+    view! {
+        <tr data-event=row_id>
+            <td class="small">{e.received_at}</td>
+            <td>{format!("{} / {}", e.provider, e.topic)}</td>
+            <td><span class="badge">{status}</span></td>
+            <td class="reason">{e.failure_reason.unwrap_or_default()}</td>
+            <td>{failed.then(|| view! {
+                <ActionForm action=replay attr:class="inline">
+                    <input type="hidden" name="id" value=id.clone()/>
+                    <button type="submit" class="btn btn-small">"Replay"</button>
+                </ActionForm>
+            })}</td>
+        </tr>
     }
 }
 

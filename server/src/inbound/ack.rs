@@ -356,6 +356,7 @@ async fn write_rows(
             claimed_until: Set(None),
             processed_at: Set(processed_at),
             commands_applied: Set(None),
+            commands_total: Set(None),
         });
         acks.push(ack);
     }

@@ -703,10 +703,7 @@ async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
         json!({"provider": "wms", "provider_sku": "W-NG", "item_id": item_id}),
     ))
     .await;
-    let stock = |id: &str, delta: &str| {
-        let body = format!(
-            r#"{{"movement_id":"{id}","warehouse_id":"wh-1","movements":[{{"sku":"W-NG","delta":"{delta}","unit":"pcs"}}]}}"#
-        );
+    let send = |body: String| {
         let sig = sign(
             Digest::Sha1,
             Encoding::Base64,
@@ -719,6 +716,11 @@ async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
             .header("X-Wms-Signature", sig)
             .body(body)
             .send()
+    };
+    let stock = |id: &str, delta: &str| {
+        send(format!(
+            r#"{{"movement_id":"{id}","warehouse_id":"wh-1","movements":[{{"sku":"W-NG","delta":"{delta}","unit":"pcs"}}]}}"#
+        ))
     };
     for (id, delta) in [("mv-1", "10"), ("mv-2", "-3"), ("mv-2", "-3")] {
         let ack: Value = stock(id, delta).await.unwrap().json().await.unwrap();
@@ -736,6 +738,40 @@ async fn erp_stock_deltas_and_seller_imports_update_the_catalog(app: TestApp) {
         Some(7.0),
         "10 − 3, the repeated movement counted once"
     );
+
+    // A large delivery is applied in chunks (500 commands per commit) and
+    // counts its progress towards its total.
+    let movements: Vec<Value> = (0..1200)
+        .map(|_| json!({"sku": "W-NG", "delta": "1", "unit": "pcs"}))
+        .collect();
+    let big = json!({"movement_id": "mv-big", "warehouse_id": "wh-1", "movements": movements});
+    let ack: Value = send(big.to_string()).await.unwrap().json().await.unwrap();
+    let big_id = ack["event_id"].as_str().unwrap().to_string();
+    let event = pos.settled(&big_id).await;
+    assert_eq!(
+        (
+            event["status"].as_str(),
+            event["commands_applied"].as_i64(),
+            event["commands_total"].as_i64()
+        ),
+        (Some("processed"), Some(1200), Some(1200)),
+        "{event}"
+    );
+    let level = || async { pos.catalog(&loc).await["items"][0]["stock_level"].as_f64() };
+    assert_eq!(level().await, Some(1207.0));
+    // A crash after two of its three chunks leaves it received with 1,000
+    // commands committed: the retry applies the last 200 only, never a
+    // committed chunk twice.
+    let crashed = app
+        .count(
+            "UPDATE inbound_events SET status = 'received', commands_applied = 1000, \
+             claimed_until = NULL, processed_at = NULL WHERE commands_total = 1200 RETURNING CAST(1 AS BIGINT)",
+        )
+        .await;
+    assert_eq!(crashed, 1);
+    let event = pos.settled(&big_id).await;
+    assert_eq!(event["commands_applied"], 1200, "{event}");
+    assert_eq!(level().await, Some(1407.0), "1,207 + the last 200 deltas");
 
     // A seller feed: thousands of rows in one call.
     let seller: Value = post_json(

@@ -266,6 +266,7 @@ pub fn summary(e: inbound_event::Model) -> InboundEventSummary {
         body_size: e.body_size,
         in_progress,
         commands_applied: e.commands_applied,
+        commands_total: e.commands_total,
     }
 }
 

@@ -37,7 +37,7 @@ pub(super) async fn emit<C: ConnectionTrait>(
 /// Rows written in bulk: thousands of items in one import go to the
 /// database in a few statements.
 #[derive(Default)]
-struct Bulk {
+pub(super) struct Bulk {
     outbox: Vec<outbox::ActiveModel>,
     mappings: Vec<item_mapping::ActiveModel>,
     items: Vec<catalog_item::ActiveModel>,
@@ -68,7 +68,7 @@ impl Bulk {
         });
     }
 
-    async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> AppResult<()> {
+    pub(super) async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> AppResult<()> {
         for chunk in std::mem::take(&mut self.mappings).chunks(CHUNK) {
             item_mapping::Entity::insert_many(chunk.to_vec())
                 .on_conflict(
@@ -128,9 +128,21 @@ pub(super) async fn apply<C: ConnectionTrait>(
     event: &inbound_event::Model,
     plan: Plan,
 ) -> AppResult<()> {
+    let mut bulk = Bulk::default();
+    apply_into(db, &mut bulk, event, plan).await?;
+    bulk.flush(db).await
+}
+
+/// Applies a plan, leaving its item upserts, new mappings and outbox rows
+/// in `bulk` for one flush with those of other events.
+pub(super) async fn apply_into<C: ConnectionTrait>(
+    db: &C,
+    bulk: &mut Bulk,
+    event: &inbound_event::Model,
+    plan: Plan,
+) -> AppResult<()> {
     let location = plan.location;
     let now = entity::now();
-    let mut bulk = Bulk::default();
     for command in plan.commands {
         if !matches!(command, Canonical::UpsertMenuItem { .. }) {
             // Updates read what the upserts before them wrote.
@@ -370,5 +382,5 @@ pub(super) async fn apply<C: ConnectionTrait>(
             }
         }
     }
-    bulk.flush(db).await
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod apply;
 mod plan;
 mod record;
 mod replay;
+mod writer;
 
 use std::sync::Arc;
 
@@ -24,8 +25,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use self::plan::{plan, Batch};
-use self::record::{fail, record};
+use self::plan::{plan, plan_all, Batch, Plan, Planned};
+use self::record::{fail, record, record_chunk, record_many};
+use self::writer::Writer;
 use super::blob::BlobStore;
 use crate::domain::scripts::Transformers;
 use crate::error::AppResult;
@@ -45,6 +47,10 @@ pub struct Pipeline {
     pub gate: Option<Arc<super::write_gate::WriteGate>>,
 }
 
+/// Commands per commit when a plan is larger (see [`apply_in_chunks`]).
+pub const CHUNK_COMMANDS: usize = 500;
+/// Small plans written together (see [`record_many`]).
+const GROUP: usize = 32;
 /// How long a processor may hold an event before another may take it.
 const CLAIM_SECS: i64 = 60;
 /// Attempts before an event that keeps erroring is failed.
@@ -85,11 +91,14 @@ pub const PARTNER_FAMILY: &str = "partner";
 /// this call, tells which rows this caller won) and processed in one
 /// transaction, each event under its own savepoint: one commit, one fsync,
 /// for the whole batch, and one event's error cannot undo another's work.
+/// A waiting acknowledgement makes it commit early and go on in a new
+/// transaction; a large plan is applied in chunks ([`apply_in_chunks`]).
 pub async fn process_batch(
     db: &DatabaseConnection,
     pipeline: &Pipeline,
     limit: u64,
 ) -> AppResult<usize> {
+    let started = std::time::Instant::now();
     let now = entity::now();
     let free = inbound_event::Column::ClaimedUntil
         .is_null()
@@ -135,55 +144,172 @@ pub async fn process_batch(
         .order_by_asc(inbound_event::Column::Id)
         .all(db)
         .await?;
+    let claimed_at = started.elapsed();
     // Read and plan outside the write transaction; then write everything
     // under one commit.
-    let mut planned = Vec::with_capacity(claimed.len());
-    let mut batch = Batch::default();
-    for event in &claimed {
-        planned.push(plan(db, pipeline, event, &mut batch).await);
-    }
-    let mut guard = match &pipeline.gate {
-        Some(g) => Some(g.background().await),
-        None => None,
-    };
-    let mut txn = db.begin().await?;
+    let planned = plan_all(db, pipeline, &claimed, &mut Batch::default()).await;
+    let planned_at = started.elapsed();
+    let mut writer = Writer::open(db, pipeline.gate.as_deref()).await?;
+    // Small plans (the common case) are written a group at a time; the
+    // rest one by one, in order.
+    let mut group: Vec<(&inbound_event::Model, Plan)> = Vec::new();
     for (event, planned) in claimed.iter().zip(planned) {
-        if let (Some(gate), Some(_)) = (&pipeline.gate, &guard) {
-            if gate.urgent_waiting() {
-                // An acknowledgement is waiting: commit what is done, let
-                // it in, and go on in a new transaction.
-                txn.commit().await?;
-                drop(guard.take());
-                tokio::task::yield_now().await;
-                guard = Some(gate.background().await);
-                txn = db.begin().await?;
-            }
-        }
-        let savepoint = txn.begin().await?;
-        match record(&savepoint, event, planned).await {
-            Ok(()) => savepoint.commit().await?,
-            Err(e) => {
-                savepoint.rollback().await?;
-                // Infrastructure trouble: the claim expires and the event is
-                // tried again; after MAX_ATTEMPTS it is failed for support.
-                tracing::warn!(event = %event.id, attempts = event.attempts, error = %e, "inbound processing error");
-                if event.attempts >= MAX_ATTEMPTS {
-                    let reason = format!("gave up after {} attempts: {e}", event.attempts);
-                    fail(&txn, event, Failure::Processing(reason)).await?;
+        match planned {
+            Ok(Planned::Apply(plan)) if plan.commands.len() <= CHUNK_COMMANDS => {
+                group.push((event, plan));
+                if group.len() >= GROUP {
+                    write_group(&mut writer, std::mem::take(&mut group)).await?;
                 }
             }
+            planned => {
+                write_group(&mut writer, std::mem::take(&mut group)).await?;
+                writer.let_urgent_in().await?;
+                write_one(&mut writer, event, planned).await?;
+            }
         }
     }
-    txn.commit().await?;
-    drop(guard);
+    write_group(&mut writer, group).await?;
+    writer.commit().await?;
+    tracing::debug!(
+        batch = claimed.len(),
+        claim_us = claimed_at.as_micros() as u64,
+        plan_us = (planned_at - claimed_at).as_micros() as u64,
+        write_us = (started.elapsed() - planned_at).as_micros() as u64,
+        "inbound batch processed"
+    );
     Ok(claimed.len())
 }
 
+/// Writes a group of small plans together ([`record_many`]); if that
+/// fails, writes them one by one, so one event's trouble stays its own.
+async fn write_group(
+    writer: &mut Writer<'_>,
+    group: Vec<(&inbound_event::Model, Plan)>,
+) -> AppResult<()> {
+    if group.is_empty() {
+        return Ok(());
+    }
+    writer.let_urgent_in().await?;
+    match record_many(writer.txn(), group.clone()).await {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::debug!(error = %e, "writing a group failed; writing its events one by one")
+        }
+    }
+    for (event, plan) in group {
+        write_one(writer, event, Ok(Planned::Apply(plan))).await?;
+    }
+    Ok(())
+}
+
+/// Writes one event's outcome under its own savepoint.
+async fn write_one(
+    writer: &mut Writer<'_>,
+    event: &inbound_event::Model,
+    planned: Result<Planned, Failure>,
+) -> AppResult<()> {
+    if let Ok(Planned::Apply(plan)) = planned {
+        if plan.commands.len() > CHUNK_COMMANDS {
+            if let Err(e) = apply_in_chunks(writer, event, plan).await {
+                gave_up(writer.txn(), event, e).await?;
+            }
+            return Ok(());
+        }
+        return write_one_savepoint(writer, event, Ok(Planned::Apply(plan))).await;
+    }
+    write_one_savepoint(writer, event, planned).await
+}
+
+async fn write_one_savepoint(
+    writer: &mut Writer<'_>,
+    event: &inbound_event::Model,
+    planned: Result<Planned, Failure>,
+) -> AppResult<()> {
+    let savepoint = writer.txn().begin().await?;
+    match record(&savepoint, event, planned).await {
+        Ok(()) => savepoint.commit().await?,
+        Err(e) => {
+            savepoint.rollback().await?;
+            gave_up(writer.txn(), event, e).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Infrastructure trouble while writing an event: its claim expires and it
+/// is tried again; after [`MAX_ATTEMPTS`] it is failed for support.
+async fn gave_up<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    e: crate::error::AppError,
+) -> AppResult<()> {
+    tracing::warn!(event = %event.id, attempts = event.attempts, error = %e, "inbound processing error");
+    if event.attempts >= MAX_ATTEMPTS {
+        let reason = format!("gave up after {} attempts: {e}", event.attempts);
+        fail(db, event, Failure::Processing(reason)).await?;
+    }
+    Ok(())
+}
+
+/// Applies a large plan (an import of thousands of rows) in chunks of
+/// [`CHUNK_COMMANDS`], each its own commit: the event shows its progress,
+/// acknowledgements are let in between chunks, and an attempt that stops
+/// half-way (a crash, a lost claim) resumes after the last chunk committed.
+async fn apply_in_chunks(
+    writer: &mut Writer<'_>,
+    event: &inbound_event::Model,
+    plan: Plan,
+) -> AppResult<()> {
+    let total = plan.commands.len();
+    let resumed = resume_point(event, total);
+    let mut done = resumed;
+    let mut rest = plan.commands.into_iter().skip(resumed).peekable();
+    while rest.peek().is_some() {
+        let commands: Vec<_> = rest.by_ref().take(CHUNK_COMMANDS).collect();
+        done += commands.len();
+        let chunk = Plan {
+            location: plan.location,
+            provider_store_id: plan.provider_store_id.clone(),
+            commands,
+        };
+        if !record_chunk(writer.txn(), event, chunk, done, total).await? {
+            // Another processor took the event over; it resumes from here.
+            return Ok(());
+        }
+        writer.checkpoint().await?;
+    }
+    Ok(())
+}
+
+/// How many of a plan's `total` commands an earlier attempt already
+/// committed. That progress counts only if it planned as many commands
+/// (the body is the same; mappings made since do not change their number).
+fn resume_point(event: &inbound_event::Model, total: usize) -> usize {
+    match (event.commands_total, event.commands_applied) {
+        (Some(t), Some(done))
+            if t == total as i64 && event.status == inbound_event::status::RECEIVED =>
+        {
+            (done.max(0) as usize).min(total)
+        }
+        _ => 0,
+    }
+}
+
+/// Processes one event in one commit (a replay); a large import that an
+/// earlier attempt applied in part goes on after its last chunk.
 async fn process_one<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     pipeline: &Pipeline,
     event: inbound_event::Model,
 ) -> AppResult<()> {
-    let planned = plan(db, pipeline, &event, &mut Batch::default()).await;
-    record(db, &event, planned).await
+    match plan(db, pipeline, &event, &mut Batch::default()).await {
+        Ok(Planned::Apply(mut plan)) => {
+            let total = plan.commands.len();
+            plan.commands.drain(..resume_point(&event, total));
+            record_chunk(db, &event, plan, total, total).await?;
+            Ok(())
+        }
+        planned => record(db, &event, planned).await,
+    }
 }

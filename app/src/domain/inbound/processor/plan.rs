@@ -18,7 +18,7 @@ use crate::domain::inbound::registry;
 use crate::domain::inbound::transform::{self, TransformFailure, Transformed};
 
 /// A validated command with canonical ids and amounts.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) enum Canonical {
     UpsertMenuItem {
         item_id: Uuid,
@@ -65,6 +65,7 @@ pub(super) enum Canonical {
     },
 }
 
+#[derive(Clone)]
 pub(super) struct Plan {
     pub(super) location: Uuid,
     pub(super) provider_store_id: String,
@@ -96,31 +97,179 @@ pub(super) struct Batch {
     created: HashMap<(Uuid, String, String), Uuid>,
     /// (location, item) pairs upserted: a later update may rely on them.
     listed: std::collections::HashSet<(Uuid, Uuid)>,
+    /// Connections read by earlier plans (most of a batch comes from a few).
+    connections: HashMap<Uuid, Option<provider_connection::Model>>,
+    /// Store mappings read by earlier plans, by (merchant, provider, store).
+    stores: HashMap<(Uuid, String, String), Option<Uuid>>,
 }
 
+/// Plans one event (a replay).
 pub(super) async fn plan<C: ConnectionTrait>(
     db: &C,
     pipeline: &Pipeline,
     event: &inbound_event::Model,
     batch: &mut Batch,
 ) -> Result<Planned, Failure> {
-    let created_in_batch = &mut batch.created;
-    let processing = |e: &dyn std::fmt::Display| Failure::Processing(e.to_string());
-    let key = event.blob_key.clone();
-    let store = pipeline.blobs.clone();
-    let body = tokio::task::spawn_blocking(move || store.get(&key))
+    plan_all(db, pipeline, std::slice::from_ref(event), batch)
         .await
-        .map_err(|e| processing(&e))?
-        .map_err(|e| Failure::Processing(format!("raw payload unreadable: {e}")))?;
-    if hex::encode(Sha256::digest(&body)) != event.body_sha256 {
-        return Err(Failure::Processing(
-            "raw payload does not match its checksum".into(),
-        ));
+        .pop()
+        .unwrap_or_else(|| Err(Failure::Processing("nothing was planned".into())))
+}
+
+/// Plans a claimed batch, in order, with few round trips: the bodies are
+/// read in one blocking call, and the SKU mappings of every event in one
+/// query per provider account, not one per event.
+pub(super) async fn plan_all<C: ConnectionTrait>(
+    db: &C,
+    pipeline: &Pipeline,
+    events: &[inbound_event::Model],
+    batch: &mut Batch,
+) -> Vec<Result<Planned, Failure>> {
+    let bodies = read_bodies(pipeline, events).await;
+    let mut staged = Vec::with_capacity(events.len());
+    for (i, (event, body)) in events.iter().zip(bodies).enumerate() {
+        yield_every(i).await;
+        staged.push(match body {
+            Ok(body) => stage(db, pipeline, event, body, batch).await,
+            Err(failure) => Err(failure),
+        });
     }
+    let known = match known_skus(db, events, &staged).await {
+        Ok(known) => known,
+        Err(failure) => return events.iter().map(|_| Err(failure.clone())).collect(),
+    };
+    let mut planned = Vec::with_capacity(events.len());
+    for (i, (event, staged)) in events.iter().zip(staged).enumerate() {
+        yield_every(i).await;
+        planned.push(match staged {
+            Ok(Staged::Done(done)) => Ok(done),
+            Ok(Staged::Parsed(parsed)) => build(db, event, parsed, &known, batch).await,
+            Err(failure) => Err(failure),
+        });
+    }
+    planned
+}
+
+/// Planning is mostly CPU work with few awaits: every few events it lets
+/// the runtime's other tasks (requests waiting for acknowledgements) run.
+async fn yield_every(i: usize) {
+    if i % 8 == 7 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// The raw bodies of `events`, each checked against its checksum.
+async fn read_bodies(
+    pipeline: &Pipeline,
+    events: &[inbound_event::Model],
+) -> Vec<Result<Vec<u8>, Failure>> {
+    let keys: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e.blob_key.clone(), e.body_sha256.clone()))
+        .collect();
+    let store = pipeline.blobs.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        keys.iter()
+            .map(|(key, sha)| {
+                let body = store
+                    .get(key)
+                    .map_err(|e| Failure::Processing(format!("raw payload unreadable: {e}")))?;
+                if hex::encode(Sha256::digest(&body)) != *sha {
+                    return Err(Failure::Processing(
+                        "raw payload does not match its checksum".into(),
+                    ));
+                }
+                Ok(body)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    match read {
+        Ok(bodies) => bodies,
+        Err(e) => events
+            .iter()
+            .map(|_| Err(Failure::Processing(format!("reading raw payloads: {e}"))))
+            .collect(),
+    }
+}
+
+/// An event read, parsed and mapped to its location, before its SKUs are.
+pub(super) struct ParsedEvent {
+    location: Uuid,
+    store_id: String,
+    allow_new_items: bool,
+    parsed: crate::domain::inbound::adapter::Parsed,
+}
+
+/// What the first stage made of an event.
+enum Staged {
+    /// Nothing more to look up (a payment, a partner event, a skip).
+    Done(Planned),
+    Parsed(ParsedEvent),
+}
+
+/// The SKUs an event's commands name.
+fn skus_of(parsed: &crate::domain::inbound::adapter::Parsed) -> impl Iterator<Item = &String> {
+    parsed.commands.iter().filter_map(|c| match c {
+        SourceCommand::Item { sku, .. }
+        | SourceCommand::Variant { sku, .. }
+        | SourceCommand::Availability { sku, .. }
+        | SourceCommand::StockDelta { sku, .. }
+        | SourceCommand::StockLevel { sku, .. }
+        | SourceCommand::Price { sku, .. } => Some(sku),
+        SourceCommand::StoreStatus { .. } => None,
+    })
+}
+
+/// Items mapped to the SKUs of every parsed event, by (merchant,
+/// provider, SKU): one query per provider account and 500 SKUs.
+async fn known_skus<C: ConnectionTrait>(
+    db: &C,
+    events: &[inbound_event::Model],
+    staged: &[Result<Staged, Failure>],
+) -> Result<HashMap<(Uuid, String, String), Uuid>, Failure> {
+    let mut wanted: HashMap<(Uuid, String), std::collections::BTreeSet<String>> = HashMap::new();
+    for (event, staged) in events.iter().zip(staged) {
+        if let Ok(Staged::Parsed(p)) = staged {
+            wanted
+                .entry((event.merchant_id, event.provider.clone()))
+                .or_default()
+                .extend(skus_of(&p.parsed).cloned());
+        }
+    }
+    let mut known = HashMap::new();
+    for ((merchant, provider), skus) in wanted {
+        let skus: Vec<String> = skus.into_iter().collect();
+        for chunk in skus.chunks(500) {
+            let rows = item_mapping::Entity::find()
+                .filter(item_mapping::Column::MerchantId.eq(merchant))
+                .filter(item_mapping::Column::Provider.eq(provider.clone()))
+                .filter(item_mapping::Column::ProviderSku.is_in(chunk.to_vec()))
+                .all(db)
+                .await
+                .map_err(|e| Failure::Processing(e.to_string()))?;
+            for m in rows {
+                known.insert((merchant, provider.clone(), m.provider_sku), m.item_id);
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// First stage: the adapter (or script) parses the body; the connection
+/// and the store mapping are looked up.
+async fn stage<C: ConnectionTrait>(
+    db: &C,
+    pipeline: &Pipeline,
+    event: &inbound_event::Model,
+    body: Vec<u8>,
+    batch: &mut Batch,
+) -> Result<Staged, Failure> {
+    let processing = |e: &dyn std::fmt::Display| Failure::Processing(e.to_string());
     if event.family == crate::domain::payments::FAMILY {
         use crate::domain::payments::notify::{self, Problem};
         return match notify::read(db, &event.provider, &body).await {
-            Ok(settlement) => Ok(Planned::Payment(settlement)),
+            Ok(settlement) => Ok(Staged::Done(Planned::Payment(settlement))),
             Err(Problem::Mapping(r)) => Err(Failure::Mapping(r)),
             Err(Problem::Validation(r)) => Err(Failure::Validation(r)),
         };
@@ -128,12 +277,12 @@ pub(super) async fn plan<C: ConnectionTrait>(
     if event.family == PARTNER_FAMILY {
         let envelope = crate::domain::partner_webhooks::Envelope::parse(&body)
             .map_err(|e| Failure::Validation(e.to_string()))?;
-        return Ok(Planned::Forward {
+        return Ok(Staged::Done(Planned::Forward {
             install_id: event.connection_id,
             payload: json!({"type": "PartnerEvent", "integration": event.provider,
                 "install_id": event.connection_id, "event_id": envelope.event_id,
                 "event_type": envelope.kind, "data": envelope.data}),
-        });
+        }));
     }
     let family = match event.family.as_str() {
         "pos" => Family::Pos,
@@ -144,11 +293,18 @@ pub(super) async fn plan<C: ConnectionTrait>(
         .ok_or_else(|| Failure::Processing(format!("no adapter {}", event.provider)))?;
     let topic = Topic::parse(&event.topic)
         .ok_or_else(|| Failure::Processing(format!("unknown topic {}", event.topic)))?;
-    let connection = provider_connection::Entity::find_by_id(event.connection_id)
-        .one(db)
-        .await
-        .map_err(|e| processing(&e))?
-        .ok_or_else(|| Failure::Mapping("the provider connection was removed".into()))?;
+    let connection = match batch.connections.get(&event.connection_id) {
+        Some(known) => known.clone(),
+        None => {
+            let found = provider_connection::Entity::find_by_id(event.connection_id)
+                .one(db)
+                .await
+                .map_err(|e| processing(&e))?;
+            batch.connections.insert(event.connection_id, found.clone());
+            found
+        }
+    }
+    .ok_or_else(|| Failure::Mapping("the provider connection was removed".into()))?;
     let input = || {
         transform::script_input(
             &event.provider,
@@ -162,7 +318,7 @@ pub(super) async fn plan<C: ConnectionTrait>(
         .await
     {
         Ok(Transformed::Parsed(parsed)) => parsed,
-        Ok(Transformed::Skip(reason)) => return Ok(Planned::Skip(reason)),
+        Ok(Transformed::Skip(reason)) => return Ok(Staged::Done(Planned::Skip(reason))),
         Err(e @ TransformFailure::Malformed(_)) => return Err(Failure::Validation(e.to_string())),
         Err(e) => return Err(Failure::Processing(e.to_string())),
     };
@@ -170,33 +326,53 @@ pub(super) async fn plan<C: ConnectionTrait>(
         .store
         .clone()
         .ok_or_else(|| Failure::Validation("the delivery names no store".into()))?;
-    let location = store_mapping::Entity::find()
-        .filter(store_mapping::Column::MerchantId.eq(event.merchant_id))
-        .filter(store_mapping::Column::Provider.eq(event.provider.clone()))
-        .filter(store_mapping::Column::ProviderStoreId.eq(store_id.clone()))
-        .one(db)
-        .await
-        .map_err(|e| processing(&e))?
-        .map(|m| m.location_id)
-        .ok_or_else(|| {
-            Failure::Mapping(format!(
-                "store {store_id:?} of {} is not mapped to a location",
-                event.provider
-            ))
-        })?;
-    let skus: Vec<String> = parsed
-        .commands
-        .iter()
-        .filter_map(|c| match c {
-            SourceCommand::Item { sku, .. }
-            | SourceCommand::Variant { sku, .. }
-            | SourceCommand::Availability { sku, .. }
-            | SourceCommand::StockDelta { sku, .. }
-            | SourceCommand::StockLevel { sku, .. }
-            | SourceCommand::Price { sku, .. } => Some(sku.clone()),
-            SourceCommand::StoreStatus { .. } => None,
-        })
-        .collect();
+    let store_key = (event.merchant_id, event.provider.clone(), store_id.clone());
+    let location = match batch.stores.get(&store_key) {
+        Some(known) => *known,
+        None => {
+            let found = store_mapping::Entity::find()
+                .filter(store_mapping::Column::MerchantId.eq(event.merchant_id))
+                .filter(store_mapping::Column::Provider.eq(event.provider.clone()))
+                .filter(store_mapping::Column::ProviderStoreId.eq(store_id.clone()))
+                .one(db)
+                .await
+                .map_err(|e| processing(&e))?
+                .map(|m| m.location_id);
+            batch.stores.insert(store_key, found);
+            found
+        }
+    }
+    .ok_or_else(|| {
+        Failure::Mapping(format!(
+            "store {store_id:?} of {} is not mapped to a location",
+            event.provider
+        ))
+    })?;
+    Ok(Staged::Parsed(ParsedEvent {
+        location,
+        store_id,
+        allow_new_items: connection.allow_new_items,
+        parsed,
+    }))
+}
+
+/// Second stage: SKUs and variants mapped (or created), commands validated
+/// into canonical form.
+async fn build<C: ConnectionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    staged: ParsedEvent,
+    known: &HashMap<(Uuid, String, String), Uuid>,
+    batch: &mut Batch,
+) -> Result<Planned, Failure> {
+    let ParsedEvent {
+        location,
+        store_id,
+        allow_new_items,
+        parsed,
+    } = staged;
+    let created_in_batch = &mut batch.created;
+    let processing = |e: &dyn std::fmt::Display| Failure::Processing(e.to_string());
     let provider_variants: Vec<String> = parsed
         .commands
         .iter()
@@ -219,15 +395,12 @@ pub(super) async fn plan<C: ConnectionTrait>(
             .map(|m| (m.provider_variant_id, (m.item_id, m.variant_id)))
             .collect()
     };
-    let mut items: HashMap<String, Uuid> = item_mapping::Entity::find()
-        .filter(item_mapping::Column::MerchantId.eq(event.merchant_id))
-        .filter(item_mapping::Column::Provider.eq(event.provider.clone()))
-        .filter(item_mapping::Column::ProviderSku.is_in(skus))
-        .all(db)
-        .await
-        .map_err(|e| processing(&e))?
-        .into_iter()
-        .map(|m| (m.provider_sku, m.item_id))
+    let mut items: HashMap<String, Uuid> = skus_of(&parsed)
+        .filter_map(|sku| {
+            known
+                .get(&(event.merchant_id, event.provider.clone(), sku.clone()))
+                .map(|id| (sku.clone(), *id))
+        })
         .collect();
     // SKUs an earlier event of this batch creates are mapped by then.
     for ((merchant, provider, sku), id) in created_in_batch.iter() {
@@ -258,7 +431,7 @@ pub(super) async fn plan<C: ConnectionTrait>(
                 let batch_key = (event.merchant_id, event.provider.clone(), sku.clone());
                 let (item_id, created) = match items.get(&sku) {
                     Some(id) => (*id, false),
-                    None if connection.allow_new_items => match created_in_batch.get(&batch_key) {
+                    None if allow_new_items => match created_in_batch.get(&batch_key) {
                         // Still "created": if the first event fails, this
                         // one's mapping row must exist (inserted once).
                         Some(id) => (*id, true),
@@ -311,7 +484,7 @@ pub(super) async fn plan<C: ConnectionTrait>(
                         )))
                     }
                     Some((_, id)) => (*id, false),
-                    None if connection.allow_new_items => {
+                    None if allow_new_items => {
                         match created_in_batch.get(&batch_key) {
                             Some(id) => (*id, true),
                             None => {

@@ -6,8 +6,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Transactio
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::apply::{apply, emit};
-use super::plan::Planned;
+use super::apply::{apply, apply_into, emit, Bulk};
+use super::plan::{Plan, Planned};
 use super::Failure;
 use crate::error::AppResult;
 
@@ -29,22 +29,139 @@ pub(super) async fn record<C: ConnectionTrait + TransactionTrait>(
         Ok(Planned::Payment(settlement)) => return settle(db, event, &settlement).await,
         Err(failure) => return fail(db, event, failure).await,
     };
+    // The whole plan as one chunk: it ends the event.
+    let total = plan.commands.len();
+    record_chunk(db, event, plan, total, total).await?;
+    Ok(())
+}
+
+/// Writes one chunk of a plan (a large import is applied in chunks, see
+/// [`super::CHUNK_COMMANDS`]): `done` of `total` commands are applied once
+/// it commits. The last chunk ends the event as processed; the others
+/// record the progress, so support and the merchant see it and a retry
+/// after a crash resumes there. Starts with that write. Answers false,
+/// writing nothing, when the event is no longer this worker's.
+pub(super) async fn record_chunk<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    event: &inbound_event::Model,
+    chunk: Plan,
+    done: usize,
+    total: usize,
+) -> AppResult<bool> {
     let txn = db.begin().await?;
-    let outcome = Outcome {
-        status: inbound_event::status::PROCESSED,
-        class: None,
-        reason: None,
-        location: Some((plan.location, plan.provider_store_id.clone())),
-        applied: Some(plan.commands.len() as i64),
+    let still_mine = if done >= total {
+        let outcome = Outcome {
+            status: inbound_event::status::PROCESSED,
+            class: None,
+            reason: None,
+            location: Some((chunk.location, chunk.provider_store_id.clone())),
+            applied: Some(total as i64),
+        };
+        finish(&txn, event, outcome).await?
+    } else {
+        inbound_event::Entity::update_many()
+            .col_expr(
+                inbound_event::Column::CommandsApplied,
+                Expr::value(Some(done as i64)),
+            )
+            .col_expr(
+                inbound_event::Column::CommandsTotal,
+                Expr::value(Some(total as i64)),
+            )
+            .filter(mine(event))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1
     };
-    if !finish(&txn, event, outcome).await? {
+    if !still_mine {
         // The claim ran out and another worker took the event: leave it.
         txn.rollback().await?;
-        return Ok(());
+        return Ok(false);
     }
-    apply(&txn, event, plan).await?;
+    apply(&txn, event, chunk).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(true)
+}
+
+/// Writes the plans of several events of one claim (small plans, the
+/// common case) in one savepoint with a few statements: events that end
+/// alike are finished by one UPDATE, and their item upserts, mappings and
+/// outbox rows go in bulk. Answers false, writing nothing, if any of them
+/// is no longer this worker's (the caller then writes them one by one).
+pub(super) async fn record_many<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    plans: Vec<(&inbound_event::Model, Plan)>,
+) -> AppResult<bool> {
+    let txn = db.begin().await?;
+    let now = entity::now();
+    let mut alike: std::collections::HashMap<_, Vec<Uuid>> = std::collections::HashMap::new();
+    for (event, plan) in &plans {
+        let key = (
+            event.claimed_until,
+            plan.location,
+            plan.provider_store_id.clone(),
+            plan.commands.len() as i64,
+        );
+        alike.entry(key).or_default().push(event.id);
+    }
+    for ((claim, location, store, applied), ids) in alike {
+        let claim = match claim {
+            Some(t) => inbound_event::Column::ClaimedUntil.eq(t),
+            None => inbound_event::Column::ClaimedUntil.is_null(),
+        };
+        let expected = ids.len() as u64;
+        let res = inbound_event::Entity::update_many()
+            .col_expr(
+                inbound_event::Column::Status,
+                Expr::value(inbound_event::status::PROCESSED),
+            )
+            .col_expr(
+                inbound_event::Column::FailureClass,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                inbound_event::Column::FailureReason,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(inbound_event::Column::ProcessedAt, Expr::value(Some(now)))
+            .col_expr(
+                inbound_event::Column::ClaimedUntil,
+                Expr::value(Option::<time::OffsetDateTime>::None),
+            )
+            .col_expr(
+                inbound_event::Column::CommandsApplied,
+                Expr::value(Some(applied)),
+            )
+            .col_expr(
+                inbound_event::Column::CommandsTotal,
+                Expr::value(Some(applied)),
+            )
+            .col_expr(
+                inbound_event::Column::LocationId,
+                Expr::value(Some(location)),
+            )
+            .col_expr(
+                inbound_event::Column::ProviderStoreId,
+                Expr::value(Some(store)),
+            )
+            .filter(inbound_event::Column::Id.is_in(ids))
+            .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
+            .filter(claim)
+            .exec(&txn)
+            .await?;
+        if res.rows_affected != expected {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+    }
+    let mut bulk = Bulk::default();
+    for (event, plan) in plans {
+        apply_into(&txn, &mut bulk, event, plan).await?;
+    }
+    bulk.flush(&txn).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// How an event ends: its status, failure class, reason (of a failure or
@@ -86,6 +203,10 @@ async fn finish<C: ConnectionTrait>(
         )
         .col_expr(
             inbound_event::Column::CommandsApplied,
+            Expr::value(outcome.applied),
+        )
+        .col_expr(
+            inbound_event::Column::CommandsTotal,
             Expr::value(outcome.applied),
         );
     if let Some((location, store)) = outcome.location {

@@ -1,0 +1,90 @@
+//! The processor's write transaction together with its turn at the write
+//! gate (SQLite). Acknowledgements are urgent: between events, once its
+//! turn has lasted [`SLICE`], and between the chunks of a large import, the
+//! writer commits what it has and lets a waiting acknowledgement in before
+//! it goes on. (Committing after every event whenever one waits would cost
+//! a commit, an fsync, per event: under a steady stream the processor
+//! would fall behind.)
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use tokio::sync::MutexGuard;
+
+use crate::domain::inbound::write_gate::WriteGate;
+use crate::error::AppResult;
+
+pub(super) struct Writer<'a> {
+    db: &'a DatabaseConnection,
+    gate: Option<&'a WriteGate>,
+    // Dropped in this order: the transaction before the gate.
+    txn: Option<DatabaseTransaction>,
+    guard: Option<MutexGuard<'a, ()>>,
+    /// When the current turn began.
+    since: Instant,
+}
+
+/// How long a turn lasts while an acknowledgement waits.
+const SLICE: Duration = Duration::from_millis(2);
+
+impl<'a> Writer<'a> {
+    /// Waits for the gate (as a background writer) and begins.
+    pub(super) async fn open(
+        db: &'a DatabaseConnection,
+        gate: Option<&'a WriteGate>,
+    ) -> AppResult<Self> {
+        let mut writer = Writer {
+            db,
+            gate,
+            txn: None,
+            guard: None,
+            since: Instant::now(),
+        };
+        writer.reopen().await?;
+        Ok(writer)
+    }
+
+    /// The open transaction.
+    pub(super) fn txn(&self) -> &DatabaseTransaction {
+        self.txn
+            .as_ref()
+            .expect("a writer always holds an open transaction")
+    }
+
+    /// Commits and lets an acknowledgement in, if one is waiting and this
+    /// turn has lasted its slice.
+    pub(super) async fn let_urgent_in(&mut self) -> AppResult<()> {
+        if self.gate.is_some_and(WriteGate::urgent_waiting) && self.since.elapsed() >= SLICE {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    /// Commits what is done (it becomes visible and durable), gives the
+    /// gate up for a moment, and goes on in a new transaction.
+    pub(super) async fn checkpoint(&mut self) -> AppResult<()> {
+        if let Some(txn) = self.txn.take() {
+            txn.commit().await?;
+        }
+        if self.guard.take().is_some() {
+            tokio::task::yield_now().await;
+        }
+        self.reopen().await
+    }
+
+    /// Commits and gives the gate up.
+    pub(super) async fn commit(mut self) -> AppResult<()> {
+        if let Some(txn) = self.txn.take() {
+            txn.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn reopen(&mut self) -> AppResult<()> {
+        if let Some(gate) = self.gate {
+            self.guard = Some(gate.background().await);
+        }
+        self.since = Instant::now();
+        self.txn = Some(self.db.begin().await?);
+        Ok(())
+    }
+}
