@@ -80,3 +80,40 @@ test('a merchant connects a POS, maps its store, and sees the menu in the locati
   await expect(page.locator('[data-testid="location-catalog"] tr[data-sku="TEH"]')).toContainText('Teh tarik');
   await snap(page, 'location-catalog');
 });
+
+test('a large seller import lands in chunks and the deliveries table follows it without a reload', async ({ page }) => {
+  await signUpWithJakarta(page);
+  await page.goto('/inbound');
+  await hydrated(page);
+
+  const account = `feed-ui-${Date.now()}`;
+  const add = page.getByTestId('add-connection');
+  await add.locator('select[name="provider"]').selectOption('sellerfeed');
+  await add.getByLabel('Account id').fill(account);
+  await add.getByLabel('Create items for new SKUs').check();
+  await add.getByRole('button', { name: 'Connect' }).click();
+  const shown = page.getByTestId('connection-secret');
+  await expect(shown).toContainText(account);
+  const secret = (await shown.locator('pre').innerText()).trim();
+
+  const map = page.getByTestId('add-store-mapping');
+  await map.locator('select[name="provider"]').selectOption('sellerfeed');
+  await map.getByLabel('Provider store id').fill('ui-shop');
+  await map.locator('select[name="location_id"]').selectOption({ label: 'Jakarta' });
+  await map.getByRole('button', { name: 'Map store' }).click();
+  await expect(page.getByTestId('store-mappings')).toContainText('ui-shop');
+
+  // 1,500 rows: three chunks of 500, each its own commit.
+  const rows = Array.from({ length: 1500 }, (_, i) => ({
+    sku: `UI-${i}`, name: `Product ${i}`, category: 'Drinks', price: `${i + 1}000`, currency: 'IDR',
+  }));
+  const ack = await page.request.post('/v1/integrations/seller/sellerfeed/import', {
+    headers: { 'X-Seller-Account': account, 'X-Api-Key': secret, 'Content-Type': 'application/json' },
+    data: JSON.stringify({ feed_id: `feed-${Date.now()}`, store_id: 'ui-shop', rows }),
+  });
+  expect((await ack.json()).status).toBe('accepted');
+
+  // The page reloads its deliveries by itself: no reload here.
+  const delivery = page.locator('[data-testid="deliveries"] tr', { hasText: 'sellerfeed' });
+  await expect(delivery.first()).toContainText('processed · 1500 applied', { timeout: 20_000 });
+});

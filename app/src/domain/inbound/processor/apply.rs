@@ -83,13 +83,17 @@ impl Bulk {
                 .exec_without_returning(db)
                 .await?;
         }
-        // One row per item: PostgreSQL refuses to upsert a row twice in
-        // one statement, and the last word wins anyway.
+        // One row per (location, item), the conflict key: PostgreSQL
+        // refuses to upsert a row twice in one statement, and the last word
+        // wins anyway. (The same item may be listed at several locations
+        // by events written together.)
         let mut items = std::mem::take(&mut self.items);
         let mut seen = std::collections::HashSet::new();
         items.reverse();
-        items.retain(|i| match &i.item_id {
-            sea_orm::ActiveValue::Set(id) => seen.insert(*id),
+        items.retain(|i| match (&i.location_id, &i.item_id) {
+            (sea_orm::ActiveValue::Set(location), sea_orm::ActiveValue::Set(id)) => {
+                seen.insert((*location, *id))
+            }
             _ => true,
         });
         items.reverse();

@@ -7,7 +7,8 @@
 //!
 //! Reading and planning (`plan`) happens outside the write transaction, so
 //! the write lock is held only while `record` writes outcomes and `apply`
-//! writes the read models; `replay` is support's way back in.
+//! writes the read models, in turns at the write gate (`writer`); `replay`
+//! is support's way back in.
 
 mod apply;
 mod plan;
@@ -88,11 +89,13 @@ pub const PARTNER_FAMILY: &str = "partner";
 /// Processes up to `limit` received events; answers how many were handled.
 ///
 /// The batch is claimed with one UPDATE (the claim's expiry time, unique to
-/// this call, tells which rows this caller won) and processed in one
-/// transaction, each event under its own savepoint: one commit, one fsync,
-/// for the whole batch, and one event's error cannot undo another's work.
-/// A waiting acknowledgement makes it commit early and go on in a new
-/// transaction; a large plan is applied in chunks ([`apply_in_chunks`]).
+/// this call, tells which rows this caller won), planned as a whole
+/// ([`plan_all`]), and written in one transaction: small plans a group at
+/// a time ([`record_many`], with a few statements per group), anything else
+/// under its own savepoint, so one event's error cannot undo another's
+/// work. A waiting acknowledgement makes it commit early (after a 2 ms
+/// turn) and go on in a new transaction; a large plan is applied in chunks
+/// ([`apply_in_chunks`]).
 pub async fn process_batch(
     db: &DatabaseConnection,
     pipeline: &Pipeline,
@@ -118,7 +121,7 @@ pub async fn process_batch(
     }
     let token = now
         + time::Duration::seconds(CLAIM_SECS)
-        + time::Duration::nanoseconds(i64::from(rand::random::<u32>() % 1_000_000));
+        + time::Duration::microseconds(i64::from(rand::random::<u32>() % 1_000_000));
     let claim_guard = match &pipeline.gate {
         Some(g) => Some(g.background().await),
         None => None,
@@ -145,9 +148,9 @@ pub async fn process_batch(
         .all(db)
         .await?;
     let claimed_at = started.elapsed();
-    // Read and plan outside the write transaction; then write everything
-    // under one commit.
-    let planned = plan_all(db, pipeline, &claimed, &mut Batch::default()).await;
+    // Read and plan outside the write transaction; then write, in turns at
+    // the write gate.
+    let planned = plan_all(db, pipeline, &claimed, &mut Batch::default()).await?;
     let planned_at = started.elapsed();
     let mut writer = Writer::open(db, pipeline.gate.as_deref()).await?;
     // Small plans (the common case) are written a group at a time; the
@@ -203,36 +206,29 @@ async fn write_group(
     Ok(())
 }
 
-/// Writes one event's outcome under its own savepoint.
+/// Writes one event's outcome: a large plan in chunks, anything else under
+/// its own savepoint.
 async fn write_one(
     writer: &mut Writer<'_>,
     event: &inbound_event::Model,
     planned: Result<Planned, Failure>,
 ) -> AppResult<()> {
-    if let Ok(Planned::Apply(plan)) = planned {
-        if plan.commands.len() > CHUNK_COMMANDS {
-            if let Err(e) = apply_in_chunks(writer, event, plan).await {
-                gave_up(writer.txn(), event, e).await?;
+    let written = match planned {
+        Ok(Planned::Apply(plan)) if plan.commands.len() > CHUNK_COMMANDS => {
+            return apply_in_chunks(writer, event, plan).await;
+        }
+        planned => {
+            let savepoint = writer.txn().begin().await?;
+            let written = record(&savepoint, event, planned).await;
+            match written {
+                Ok(()) => savepoint.commit().await?,
+                Err(_) => savepoint.rollback().await?,
             }
-            return Ok(());
+            written
         }
-        return write_one_savepoint(writer, event, Ok(Planned::Apply(plan))).await;
-    }
-    write_one_savepoint(writer, event, planned).await
-}
-
-async fn write_one_savepoint(
-    writer: &mut Writer<'_>,
-    event: &inbound_event::Model,
-    planned: Result<Planned, Failure>,
-) -> AppResult<()> {
-    let savepoint = writer.txn().begin().await?;
-    match record(&savepoint, event, planned).await {
-        Ok(()) => savepoint.commit().await?,
-        Err(e) => {
-            savepoint.rollback().await?;
-            gave_up(writer.txn(), event, e).await?;
-        }
+    };
+    if let Err(e) = written {
+        gave_up(writer.txn(), event, e).await?;
     }
     Ok(())
 }
@@ -273,9 +269,11 @@ async fn apply_in_chunks(
             provider_store_id: plan.provider_store_id.clone(),
             commands,
         };
-        if !record_chunk(writer.txn(), event, chunk, done, total).await? {
+        match record_chunk(writer.txn(), event, chunk, done, total).await {
+            Ok(true) => {}
             // Another processor took the event over; it resumes from here.
-            return Ok(());
+            Ok(false) => return Ok(()),
+            Err(e) => return gave_up(writer.txn(), event, e).await,
         }
         writer.checkpoint().await?;
     }

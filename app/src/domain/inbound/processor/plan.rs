@@ -110,21 +110,25 @@ pub(super) async fn plan<C: ConnectionTrait>(
     event: &inbound_event::Model,
     batch: &mut Batch,
 ) -> Result<Planned, Failure> {
-    plan_all(db, pipeline, std::slice::from_ref(event), batch)
-        .await
-        .pop()
-        .unwrap_or_else(|| Err(Failure::Processing("nothing was planned".into())))
+    match plan_all(db, pipeline, std::slice::from_ref(event), batch).await {
+        Ok(mut planned) => planned
+            .pop()
+            .unwrap_or_else(|| Err(Failure::Processing("nothing was planned".into()))),
+        Err(e) => Err(Failure::Processing(e.to_string())),
+    }
 }
 
 /// Plans a claimed batch, in order, with few round trips: the bodies are
 /// read in one blocking call, and the SKU mappings of every event in one
-/// query per provider account, not one per event.
+/// query per provider account, not one per event. An error of that query
+/// is the database's, not the events': the caller lets their claims expire
+/// and tries again.
 pub(super) async fn plan_all<C: ConnectionTrait>(
     db: &C,
     pipeline: &Pipeline,
     events: &[inbound_event::Model],
     batch: &mut Batch,
-) -> Vec<Result<Planned, Failure>> {
+) -> Result<Vec<Result<Planned, Failure>>, sea_orm::DbErr> {
     let bodies = read_bodies(pipeline, events).await;
     let mut staged = Vec::with_capacity(events.len());
     for (i, (event, body)) in events.iter().zip(bodies).enumerate() {
@@ -134,10 +138,7 @@ pub(super) async fn plan_all<C: ConnectionTrait>(
             Err(failure) => Err(failure),
         });
     }
-    let known = match known_skus(db, events, &staged).await {
-        Ok(known) => known,
-        Err(failure) => return events.iter().map(|_| Err(failure.clone())).collect(),
-    };
+    let known = known_skus(db, events, &staged).await?;
     let mut planned = Vec::with_capacity(events.len());
     for (i, (event, staged)) in events.iter().zip(staged).enumerate() {
         yield_every(i).await;
@@ -147,7 +148,7 @@ pub(super) async fn plan_all<C: ConnectionTrait>(
             Err(failure) => Err(failure),
         });
     }
-    planned
+    Ok(planned)
 }
 
 /// Planning is mostly CPU work with few awaits: every few events it lets
@@ -227,7 +228,7 @@ async fn known_skus<C: ConnectionTrait>(
     db: &C,
     events: &[inbound_event::Model],
     staged: &[Result<Staged, Failure>],
-) -> Result<HashMap<(Uuid, String, String), Uuid>, Failure> {
+) -> Result<HashMap<(Uuid, String, String), Uuid>, sea_orm::DbErr> {
     let mut wanted: HashMap<(Uuid, String), std::collections::BTreeSet<String>> = HashMap::new();
     for (event, staged) in events.iter().zip(staged) {
         if let Ok(Staged::Parsed(p)) = staged {
@@ -246,8 +247,7 @@ async fn known_skus<C: ConnectionTrait>(
                 .filter(item_mapping::Column::Provider.eq(provider.clone()))
                 .filter(item_mapping::Column::ProviderSku.is_in(chunk.to_vec()))
                 .all(db)
-                .await
-                .map_err(|e| Failure::Processing(e.to_string()))?;
+                .await?;
             for m in rows {
                 known.insert((merchant, provider.clone(), m.provider_sku), m.item_id);
             }

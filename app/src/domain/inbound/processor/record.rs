@@ -200,15 +200,20 @@ async fn finish<C: ConnectionTrait>(
         .col_expr(
             inbound_event::Column::ClaimedUntil,
             Expr::value(Option::<time::OffsetDateTime>::None),
-        )
-        .col_expr(
-            inbound_event::Column::CommandsApplied,
-            Expr::value(outcome.applied),
-        )
-        .col_expr(
-            inbound_event::Column::CommandsTotal,
-            Expr::value(outcome.applied),
         );
+    if let Some(applied) = outcome.applied {
+        // A failure or a skip keeps the progress of chunks already
+        // committed: a replay resumes after them.
+        update = update
+            .col_expr(
+                inbound_event::Column::CommandsApplied,
+                Expr::value(Some(applied)),
+            )
+            .col_expr(
+                inbound_event::Column::CommandsTotal,
+                Expr::value(Some(applied)),
+            );
+    }
     if let Some((location, store)) = outcome.location {
         update = update
             .col_expr(
