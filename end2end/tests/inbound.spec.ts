@@ -1,6 +1,30 @@
 import { test, expect } from '@playwright/test';
 import { createHmac } from 'crypto';
 import { hydrated, signUpWithJakarta, snap } from './helpers';
+import type { Page } from '@playwright/test';
+
+/** Connects `provider` account `account` (creating items for new SKUs) on
+ * the Inbound page, maps its store `store` to Jakarta, and answers the
+ * signing secret, shown once. */
+async function connectAndMap(page: Page, provider: string, account: string, store: string): Promise<string> {
+  const add = page.getByTestId('add-connection');
+  await add.locator('select[name="provider"]').selectOption(provider);
+  await add.getByLabel('Account id').fill(account);
+  await add.getByLabel('Create items for new SKUs').check();
+  await add.getByRole('button', { name: 'Connect' }).click();
+  const shown = page.getByTestId('connection-secret');
+  await expect(shown).toContainText(account);
+  const secret = (await shown.locator('pre').innerText()).trim();
+  await expect(page.locator(`[data-testid="connections"] tr[data-connection="${account}"]`)).toBeVisible();
+
+  const map = page.getByTestId('add-store-mapping');
+  await map.locator('select[name="provider"]').selectOption(provider);
+  await map.getByLabel('Provider store id').fill(store);
+  await map.locator('select[name="location_id"]').selectOption({ label: 'Jakarta' });
+  await map.getByRole('button', { name: 'Map store' }).click();
+  await expect(page.getByTestId('store-mappings')).toContainText(store);
+  return secret;
+}
 
 test('a merchant connects a POS, maps its store, and sees the menu in the location catalog', async ({ page }) => {
   await signUpWithJakarta(page);
@@ -8,26 +32,11 @@ test('a merchant connects a POS, maps its store, and sees the menu in the locati
   await expect(page).toHaveURL(/\/inbound$/);
   await hydrated(page);
 
-  // Connect a restaurant POS account: the signing secret is shown once.
+  // Connect a restaurant POS account (the signing secret is shown once)
+  // and map its store to Jakarta.
   const account = `pos-ui-${Date.now()}`;
-  const add = page.getByTestId('add-connection');
-  await add.locator('select[name="provider"]').selectOption('restopos');
-  await add.getByLabel('Account id').fill(account);
-  await add.getByLabel('Create items for new SKUs').check();
-  await add.getByRole('button', { name: 'Connect' }).click();
-  const shown = page.getByTestId('connection-secret');
-  await expect(shown).toContainText(account);
-  const secret = (await shown.locator('pre').innerText()).trim();
+  const secret = await connectAndMap(page, 'restopos', account, 'ui-outlet');
   expect(secret).toMatch(/^[0-9a-f]{64}$/);
-  await expect(page.locator(`[data-testid="connections"] tr[data-connection="${account}"]`)).toBeVisible();
-
-  // Map the POS's store to Jakarta.
-  const map = page.getByTestId('add-store-mapping');
-  await map.locator('select[name="provider"]').selectOption('restopos');
-  await map.getByLabel('Provider store id').fill('ui-outlet');
-  await map.locator('select[name="location_id"]').selectOption({ label: 'Jakarta' });
-  await map.getByRole('button', { name: 'Map store' }).click();
-  await expect(page.getByTestId('store-mappings')).toContainText('ui-outlet');
   await snap(page, 'inbound-setup');
 
   // The POS sends its menu.
@@ -87,21 +96,7 @@ test('a large seller import lands in chunks and the deliveries table follows it 
   await hydrated(page);
 
   const account = `feed-ui-${Date.now()}`;
-  const add = page.getByTestId('add-connection');
-  await add.locator('select[name="provider"]').selectOption('sellerfeed');
-  await add.getByLabel('Account id').fill(account);
-  await add.getByLabel('Create items for new SKUs').check();
-  await add.getByRole('button', { name: 'Connect' }).click();
-  const shown = page.getByTestId('connection-secret');
-  await expect(shown).toContainText(account);
-  const secret = (await shown.locator('pre').innerText()).trim();
-
-  const map = page.getByTestId('add-store-mapping');
-  await map.locator('select[name="provider"]').selectOption('sellerfeed');
-  await map.getByLabel('Provider store id').fill('ui-shop');
-  await map.locator('select[name="location_id"]').selectOption({ label: 'Jakarta' });
-  await map.getByRole('button', { name: 'Map store' }).click();
-  await expect(page.getByTestId('store-mappings')).toContainText('ui-shop');
+  const secret = await connectAndMap(page, 'sellerfeed', account, 'ui-shop');
 
   // 1,500 rows: three chunks of 500, each its own commit.
   const rows = Array.from({ length: 1500 }, (_, i) => ({

@@ -94,7 +94,6 @@ pub(super) async fn record_many<C: ConnectionTrait + TransactionTrait>(
     plans: Vec<(&inbound_event::Model, Plan)>,
 ) -> AppResult<bool> {
     let txn = db.begin().await?;
-    let now = entity::now();
     let mut alike: std::collections::HashMap<_, Vec<Uuid>> = std::collections::HashMap::new();
     for (event, plan) in &plans {
         let key = (
@@ -106,48 +105,18 @@ pub(super) async fn record_many<C: ConnectionTrait + TransactionTrait>(
         alike.entry(key).or_default().push(event.id);
     }
     for ((claim, location, store, applied), ids) in alike {
-        let claim = match claim {
-            Some(t) => inbound_event::Column::ClaimedUntil.eq(t),
-            None => inbound_event::Column::ClaimedUntil.is_null(),
-        };
         let expected = ids.len() as u64;
-        let res = inbound_event::Entity::update_many()
-            .col_expr(
-                inbound_event::Column::Status,
-                Expr::value(inbound_event::status::PROCESSED),
-            )
-            .col_expr(
-                inbound_event::Column::FailureClass,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                inbound_event::Column::FailureReason,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(inbound_event::Column::ProcessedAt, Expr::value(Some(now)))
-            .col_expr(
-                inbound_event::Column::ClaimedUntil,
-                Expr::value(Option::<time::OffsetDateTime>::None),
-            )
-            .col_expr(
-                inbound_event::Column::CommandsApplied,
-                Expr::value(Some(applied)),
-            )
-            .col_expr(
-                inbound_event::Column::CommandsTotal,
-                Expr::value(Some(applied)),
-            )
-            .col_expr(
-                inbound_event::Column::LocationId,
-                Expr::value(Some(location)),
-            )
-            .col_expr(
-                inbound_event::Column::ProviderStoreId,
-                Expr::value(Some(store)),
-            )
+        let outcome = Outcome {
+            status: inbound_event::status::PROCESSED,
+            class: None,
+            reason: None,
+            location: Some((location, store)),
+            applied: Some(applied),
+        };
+        let res = ending(outcome)
             .filter(inbound_event::Column::Id.is_in(ids))
             .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
-            .filter(claim)
+            .filter(claimed_by(claim))
             .exec(&txn)
             .await?;
         if res.rows_affected != expected {
@@ -183,6 +152,12 @@ async fn finish<C: ConnectionTrait>(
     event: &inbound_event::Model,
     outcome: Outcome<'_>,
 ) -> AppResult<bool> {
+    let res = ending(outcome).filter(mine(event)).exec(db).await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// The UPDATE that writes an outcome, for the caller to filter.
+fn ending(outcome: Outcome<'_>) -> sea_orm::UpdateMany<inbound_event::Entity> {
     let mut update = inbound_event::Entity::update_many()
         .col_expr(inbound_event::Column::Status, Expr::value(outcome.status))
         .col_expr(
@@ -225,20 +200,23 @@ async fn finish<C: ConnectionTrait>(
                 Expr::value(Some(store)),
             );
     }
-    let res = update.filter(mine(event)).exec(db).await?;
-    Ok(res.rows_affected == 1)
+    update
+}
+
+/// Rows under the claim `claim` (or under none).
+fn claimed_by(claim: Option<time::OffsetDateTime>) -> sea_orm::sea_query::SimpleExpr {
+    match claim {
+        Some(t) => inbound_event::Column::ClaimedUntil.eq(t),
+        None => inbound_event::Column::ClaimedUntil.is_null(),
+    }
 }
 
 /// The event, still received and still under the claim this worker read.
 fn mine(event: &inbound_event::Model) -> sea_orm::Condition {
-    let claim = match event.claimed_until {
-        Some(t) => inbound_event::Column::ClaimedUntil.eq(t),
-        None => inbound_event::Column::ClaimedUntil.is_null(),
-    };
     sea_orm::Condition::all()
         .add(inbound_event::Column::Id.eq(event.id))
         .add(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
-        .add(claim)
+        .add(claimed_by(event.claimed_until))
 }
 
 pub(super) async fn fail<C: ConnectionTrait + TransactionTrait>(
