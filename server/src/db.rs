@@ -9,6 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::config::{redact_url, Config};
 use crate::session_store::DbSessionStore;
+use crate::wal;
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// Why the database could not be used.
@@ -64,12 +65,15 @@ pub async fn connect(config: &Config) -> Result<Database, DbError> {
             // FULL keeps every acknowledged commit across power loss, not only crashes.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Commits leave checkpoints to the background task (see `wal`).
+            .pragma(wal::AUTOCHECKPOINT_OFF.0, wal::AUTOCHECKPOINT_OFF.1);
         let pool = SqlitePoolOptions::new()
             .max_connections(config.database_max_connections)
             .connect_with(options)
             .await
             .map_err(connect_err)?;
+        wal::spawn_checkpointer(pool.clone(), wal::EVERY);
         Ok(Database {
             conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
             sessions: DbSessionStore::Sqlite(SqliteStore::new(pool)),

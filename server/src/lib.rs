@@ -20,6 +20,7 @@ pub mod scripts_cmd;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;
+pub mod wal;
 
 pub use config::Config;
 pub use startup::{run, Application};

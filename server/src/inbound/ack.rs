@@ -74,6 +74,7 @@ const CHUNK: usize = 400;
 struct Job {
     event: NewEvent,
     reply: oneshot::Sender<Result<Ack, String>>,
+    queued: std::time::Instant,
 }
 
 /// A batch whose bodies are durably in the blob store, waiting for its
@@ -82,6 +83,8 @@ struct Stored {
     events: Vec<NewEvent>,
     blob_keys: Vec<String>,
     replies: Vec<oneshot::Sender<Result<Ack, String>>>,
+    /// When the batch's first delivery was queued.
+    queued: std::time::Instant,
 }
 
 /// Handle to the writer task.
@@ -106,7 +109,7 @@ impl AckWriter {
     ) -> Self {
         let max_batch = max_batch.max(1);
         let (tx, rx) = mpsc::channel(max_batch * 8);
-        let (stored_tx, stored_rx) = mpsc::channel(1);
+        let (stored_tx, stored_rx) = mpsc::channel(32);
         tokio::spawn(store_bodies(blobs, rx, stored_tx, max_batch));
         tokio::spawn(commit_rows(db, gate, stored_rx, committed));
         AckWriter { tx }
@@ -116,7 +119,11 @@ impl AckWriter {
     pub async fn submit(&self, event: NewEvent) -> Result<Ack, AckError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { event, reply })
+            .send(Job {
+                event,
+                reply,
+                queued: std::time::Instant::now(),
+            })
             .await
             .map_err(|_| AckError::Stopped)?;
         match answer.await {
@@ -143,6 +150,7 @@ async fn store_bodies(
                 Err(_) => break,
             }
         }
+        let queued = batch.iter().map(|j| j.queued).min().unwrap_or_else(std::time::Instant::now);
         let (events, replies): (Vec<NewEvent>, Vec<_>) =
             batch.into_iter().map(|j| (j.event, j.reply)).unzip();
         let started = std::time::Instant::now();
@@ -157,6 +165,7 @@ async fn store_bodies(
                     events,
                     blob_keys,
                     replies,
+                    queued,
                 };
                 if stored.send(next).await.is_err() {
                     return;
@@ -199,6 +208,7 @@ async fn commit_rows(
         let mut events = first.events;
         let mut blob_keys = first.blob_keys;
         let mut replies = first.replies;
+        let queued = first.queued;
         while let Ok(more) = rx.try_recv() {
             events.extend(more.events);
             blob_keys.extend(more.blob_keys);
@@ -206,6 +216,11 @@ async fn commit_rows(
         }
         match write_rows(&db, gate.as_deref(), events, blob_keys).await {
             Ok(acks) => {
+                tracing::debug!(
+                    batch = acks.len(),
+                    oldest_us = queued.elapsed().as_micros() as u64,
+                    "acknowledgement batch answered"
+                );
                 committed.notify_one();
                 for (reply, ack) in replies.into_iter().zip(acks) {
                     let _ = reply.send(Ok(ack));
