@@ -83,8 +83,11 @@ struct Stored {
     events: Vec<NewEvent>,
     blob_keys: Vec<String>,
     replies: Vec<oneshot::Sender<Result<Ack, String>>>,
-    /// When the batch's first delivery was queued.
+    /// When the batch's first delivery was queued, when its bodies began
+    /// to be stored and when they were.
     queued: std::time::Instant,
+    picked: std::time::Instant,
+    stored_at: std::time::Instant,
 }
 
 /// Handle to the writer task.
@@ -150,7 +153,11 @@ async fn store_bodies(
                 Err(_) => break,
             }
         }
-        let queued = batch.iter().map(|j| j.queued).min().unwrap_or_else(std::time::Instant::now);
+        let queued = batch
+            .iter()
+            .map(|j| j.queued)
+            .min()
+            .unwrap_or_else(std::time::Instant::now);
         let (events, replies): (Vec<NewEvent>, Vec<_>) =
             batch.into_iter().map(|j| (j.event, j.reply)).unzip();
         let started = std::time::Instant::now();
@@ -166,6 +173,8 @@ async fn store_bodies(
                     blob_keys,
                     replies,
                     queued,
+                    picked: started,
+                    stored_at: std::time::Instant::now(),
                 };
                 if stored.send(next).await.is_err() {
                     return;
@@ -208,7 +217,8 @@ async fn commit_rows(
         let mut events = first.events;
         let mut blob_keys = first.blob_keys;
         let mut replies = first.replies;
-        let queued = first.queued;
+        let (queued, picked, stored_at) = (first.queued, first.picked, first.stored_at);
+        let committing = std::time::Instant::now();
         while let Ok(more) = rx.try_recv() {
             events.extend(more.events);
             blob_keys.extend(more.blob_keys);
@@ -219,6 +229,10 @@ async fn commit_rows(
                 tracing::debug!(
                     batch = acks.len(),
                     oldest_us = queued.elapsed().as_micros() as u64,
+                    queue_us = (picked - queued).as_micros() as u64,
+                    store_us = (stored_at - picked).as_micros() as u64,
+                    handoff_us = (committing - stored_at).as_micros() as u64,
+                    commit_us = committing.elapsed().as_micros() as u64,
                     "acknowledgement batch answered"
                 );
                 committed.notify_one();

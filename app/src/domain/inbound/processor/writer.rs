@@ -59,12 +59,19 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Commits what is done (it becomes visible and durable), gives the
+    /// Commits what is done (it becomes visible; on SQLite's background
+    /// pool the next acknowledgement's fsync makes it durable), gives the
     /// gate up for a moment, and goes on in a new transaction.
     pub(super) async fn checkpoint(&mut self) -> AppResult<()> {
+        let work = self.since.elapsed();
         if let Some(txn) = self.txn.take() {
             txn.commit().await?;
         }
+        tracing::debug!(
+            work_us = work.as_micros() as u64,
+            turn_us = self.since.elapsed().as_micros() as u64,
+            "processor turn"
+        );
         if self.guard.take().is_some() {
             tokio::task::yield_now().await;
         }
