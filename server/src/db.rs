@@ -40,14 +40,6 @@ pub enum DbError {
 /// An open database with its session store.
 pub struct Database {
     pub conn: DatabaseConnection,
-    /// For work derived from what `conn` stored durably (the inbound
-    /// processor). On SQLite its commits do not wait for their own fsync
-    /// (`synchronous = NORMAL`): the next acknowledgement commit's fsync of
-    /// the log, or the next checkpoint, makes them durable too. A power
-    /// loss can take back the last few milliseconds of such work; the
-    /// events it came from are then still `received` and are processed
-    /// again. On PostgreSQL it is `conn`.
-    pub background: DatabaseConnection,
     pub sessions: DbSessionStore,
 }
 
@@ -66,29 +58,14 @@ pub async fn connect(config: &Config) -> Result<Database, DbError> {
                 source,
             })?;
         }
-        let base = SqliteConnectOptions::from_str(&url)
-            .map_err(connect_err)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Commits leave checkpoints to the background task (see `wal`).
-            .pragma(wal::AUTOCHECKPOINT_OFF.0, wal::AUTOCHECKPOINT_OFF.1);
         let pool = SqlitePoolOptions::new()
             .max_connections(config.database_max_connections)
-            // FULL keeps every acknowledged commit across power loss, not only crashes.
-            .connect_with(base.clone().synchronous(SqliteSynchronous::Full))
-            .await
-            .map_err(connect_err)?;
-        let background = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(base.synchronous(SqliteSynchronous::Normal))
+            .connect_with(sqlite_options(&url).map_err(connect_err)?)
             .await
             .map_err(connect_err)?;
         wal::spawn_checkpointer(pool.clone(), wal::EVERY);
         Ok(Database {
             conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
-            background: SqlxSqliteConnector::from_sqlx_sqlite_pool(background),
             sessions: DbSessionStore::Sqlite(SqliteStore::new(pool)),
         })
     } else {
@@ -98,13 +75,24 @@ pub async fn connect(config: &Config) -> Result<Database, DbError> {
             .connect(&url)
             .await
             .map_err(connect_err)?;
-        let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
         Ok(Database {
-            background: conn.clone(),
-            conn,
+            conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
             sessions: DbSessionStore::Postgres(PostgresStore::new(pool)),
         })
     }
+}
+
+/// How every SQLite connection is opened: WAL, `synchronous = FULL`
+/// (every acknowledged commit survives power loss, not only crashes),
+/// foreign keys, and checkpoints left to the background task (`wal`).
+pub fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("wal_autocheckpoint", wal::AUTOCHECKPOINT_PAGES.to_string()))
 }
 
 /// Applies every pending migration, ours and the session store's.

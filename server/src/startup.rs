@@ -269,11 +269,7 @@ fn inbound_state(
     );
     let committed = Arc::new(tokio::sync::Notify::new());
     if config.inbound_processing {
-        crate::inbound::worker::spawn(
-            database.background.clone(),
-            pipeline.clone(),
-            committed.clone(),
-        );
+        crate::inbound::worker::spawn(database.conn.clone(), pipeline.clone(), committed.clone());
     }
     Ok(crate::inbound::Inbound {
         db: database.conn.clone(),

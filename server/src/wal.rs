@@ -5,10 +5,13 @@
 //! fsyncs it before it returns. At a few thousand deliveries a second this
 //! lands on an acknowledgement batch about twice a second and holds every
 //! delivery in it for the length of the copy. So the pool's connections
-//! never checkpoint on commit (`wal_autocheckpoint = 0`), and one task runs
-//! a passive checkpoint every [`EVERY`]. A passive checkpoint takes no
-//! write lock: commits go on while it copies, and the next commit after a
-//! complete one starts the log again from its beginning.
+//! checkpoint on commit only as a backstop, past [`AUTOCHECKPOINT_PAGES`]
+//! (about 40 MB of log), and one task runs a passive checkpoint every
+//! [`EVERY`]. A passive checkpoint takes no write lock: commits go on while
+//! it copies, and the next commit after a complete one starts the log
+//! again from its beginning. (Under a steady stream of commits a passive
+//! checkpoint may never see the log complete; the backstop keeps the log
+//! from growing without end then.)
 use std::time::{Duration, Instant};
 
 use sqlx::SqlitePool;
@@ -16,8 +19,9 @@ use sqlx::SqlitePool;
 /// How often the log is checkpointed.
 pub const EVERY: Duration = Duration::from_millis(250);
 
-/// The pragma each pooled connection gets (no checkpoint on commit).
-pub const AUTOCHECKPOINT_OFF: (&str, &str) = ("wal_autocheckpoint", "0");
+/// Log pages past which a commit checkpoints itself (the backstop;
+/// SQLite's default is 1,000).
+pub const AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
 /// Checkpoints `pool`'s log every `every` until the pool is closed.
 pub fn spawn_checkpointer(pool: SqlitePool, every: Duration) {
@@ -82,57 +86,101 @@ pub struct Checkpoint {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use std::time::{Duration, Instant};
+
+    use sqlx::sqlite::SqlitePoolOptions;
+    use sqlx::{Connection, SqlitePool};
 
     use crate::config::Config;
 
-    /// Commits never checkpoint on their own, and the background task
-    /// copies the log into the database file.
+    /// Writes about 2,000 pages in 20 commits (SQLite's default would
+    /// checkpoint at 1,000).
+    async fn fill(pool: &SqlitePool) {
+        sqlx::query("CREATE TABLE filler (body BLOB NOT NULL)")
+            .execute(pool)
+            .await
+            .expect("table");
+        for _ in 0..20 {
+            let mut conn = pool.acquire().await.expect("connection");
+            let mut txn = conn.begin().await.expect("begin");
+            for _ in 0..100 {
+                sqlx::query("INSERT INTO filler VALUES (randomblob(4000))")
+                    .execute(&mut *txn)
+                    .await
+                    .expect("insert");
+            }
+            txn.commit().await.expect("commit");
+        }
+    }
+
+    /// Commits leave the log alone; the background task copies it.
     #[tokio::test]
-    async fn the_checkpointer_copies_the_log_commits_do_not() {
+    async fn commits_leave_the_log_to_the_checkpointer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("wal.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(crate::db::sqlite_options(&url).expect("options"))
+            .await
+            .expect("pool");
+        fill(&pool).await;
+        // No checkpointer yet: had a commit checkpointed, a later one would
+        // have started the log again, and it would hold far fewer frames.
+        let first = super::checkpoint(&pool).await.expect("checkpoint");
+        assert!(first.log_frames > 1_500, "a commit checkpointed: {first:?}");
+        assert_eq!(first.copied_frames, first.log_frames, "{first:?}");
+
+        // The background task copies what later commits write.
+        let before = std::fs::metadata(&file).expect("database file").len();
+        fill_more(&pool).await;
+        super::spawn_checkpointer(pool.clone(), super::EVERY);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let size = std::fs::metadata(&file).expect("database file").len();
+            if size > before + 4_000_000 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the checkpointer did not copy the log ({size} bytes, {before} before)"
+            );
+            tokio::time::sleep(super::EVERY / 2).await;
+        }
+        pool.close().await;
+    }
+
+    /// More rows, in a second table (the database file has to grow).
+    async fn fill_more(pool: &SqlitePool) {
+        let mut conn = pool.acquire().await.expect("connection");
+        let mut txn = conn.begin().await.expect("begin");
+        sqlx::query("CREATE TABLE more_filler (body BLOB NOT NULL)")
+            .execute(&mut *txn)
+            .await
+            .expect("table");
+        for _ in 0..3000 {
+            sqlx::query("INSERT INTO more_filler VALUES (randomblob(4000))")
+                .execute(&mut *txn)
+                .await
+                .expect("insert");
+        }
+        txn.commit().await.expect("commit");
+    }
+
+    /// The server's pool gets the backstop, not SQLite's default.
+    #[tokio::test]
+    async fn the_servers_connections_checkpoint_only_as_a_backstop() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
         let db = crate::db::connect(&config).await.expect("connect");
-        let pool = db.conn.get_sqlite_connection_pool().clone();
-        for _ in 0..3 {
-            let (pages,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
-                .fetch_one(&pool)
-                .await
-                .expect("pragma");
-            assert_eq!(pages, 0, "a pooled connection checkpoints on commit");
-        }
-        db.conn
-            .execute_unprepared("CREATE TABLE filler (body BLOB NOT NULL)")
+        let pool = db.conn.get_sqlite_connection_pool();
+        let (pages,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+            .fetch_one(pool)
             .await
-            .expect("table");
-        // About 2,000 pages over 20 commits: with SQLite's default, the
-        // commit past 1,000 pages would checkpoint itself.
-        for _ in 0..20 {
-            let txn = db.conn.begin().await.expect("begin");
-            for _ in 0..100 {
-                txn.execute_unprepared("INSERT INTO filler VALUES (randomblob(4000))")
-                    .await
-                    .expect("insert");
-            }
-            txn.commit().await.expect("commit");
-        }
-        let file = dir.path().join("plugboard.db");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            let size = std::fs::metadata(&file).expect("database file").len();
-            if size > 7_000_000 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the log was not copied into the database file ({size} bytes)"
-            );
-            tokio::time::sleep(super::EVERY / 2).await;
-        }
-        let last = super::checkpoint(&pool).await.expect("checkpoint");
-        assert_eq!(last.copied_frames, last.log_frames, "{last:?}");
+            .expect("pragma");
+        assert_eq!(pages, i64::from(super::AUTOCHECKPOINT_PAGES));
     }
 }

@@ -70,6 +70,12 @@ pub enum AckError {
 
 /// Rows per statement (under SQLite's and PostgreSQL's parameter limits).
 const CHUNK: usize = 400;
+/// Deliveries per commit at most: stored batches waiting for the commit
+/// stage are merged up to this many, so one commit never holds the write
+/// gate for long and one failure answers a bounded number of senders.
+const MERGE_LIMIT: usize = 1024;
+/// Stored batches that may wait for the commit stage.
+const STORED_QUEUE: usize = 32;
 
 struct Job {
     event: NewEvent,
@@ -112,7 +118,7 @@ impl AckWriter {
     ) -> Self {
         let max_batch = max_batch.max(1);
         let (tx, rx) = mpsc::channel(max_batch * 8);
-        let (stored_tx, stored_rx) = mpsc::channel(32);
+        let (stored_tx, stored_rx) = mpsc::channel(STORED_QUEUE);
         tokio::spawn(store_bodies(blobs, rx, stored_tx, max_batch));
         tokio::spawn(commit_rows(db, gate, stored_rx, committed));
         AckWriter { tx }
@@ -205,8 +211,9 @@ async fn put_bodies(
     Ok((events, keys.map_err(|e| AckError::Blob(e.to_string()))?))
 }
 
-/// Second stage: commits the rows of every stored batch waiting (one
-/// transaction, one fsync), then answers their senders.
+/// Second stage: commits the rows of the stored batches waiting, up to
+/// [`MERGE_LIMIT`] deliveries (one transaction, one fsync), then answers
+/// their senders.
 async fn commit_rows(
     db: DatabaseConnection,
     gate: Option<Arc<WriteGate>>,
@@ -219,7 +226,8 @@ async fn commit_rows(
         let mut replies = first.replies;
         let (queued, picked, stored_at) = (first.queued, first.picked, first.stored_at);
         let committing = std::time::Instant::now();
-        while let Ok(more) = rx.try_recv() {
+        while events.len() < MERGE_LIMIT {
+            let Ok(more) = rx.try_recv() else { break };
             events.extend(more.events);
             blob_keys.extend(more.blob_keys);
             replies.extend(more.replies);

@@ -59,8 +59,7 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Commits what is done (it becomes visible; on SQLite's background
-    /// pool the next acknowledgement's fsync makes it durable), gives the
+    /// Commits what is done (it becomes visible and durable), gives the
     /// gate up for a moment, and goes on in a new transaction.
     pub(super) async fn checkpoint(&mut self) -> AppResult<()> {
         let work = self.since.elapsed();
