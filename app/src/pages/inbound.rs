@@ -84,6 +84,10 @@ fn Inbound() -> impl IntoView {
                 }
             })}
         </Transition>
+        // Outside the setup's Transition: its own resource reloads every
+        // two seconds, and nested inside, a reload racing the setup's
+        // refetch could leave the setup showing its old rows.
+        <Deliveries replay=a.replay/>
     }
 }
 
@@ -248,7 +252,6 @@ fn Setup(s: InboundOverview, a: Actions) -> impl IntoView {
                 <button type="submit" class="btn">"Map to a new variant"</button>
             </ActionForm>
         </section>
-        <Deliveries replay=a.replay/>
     }
 }
 
