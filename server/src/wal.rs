@@ -93,18 +93,19 @@ mod tests {
 
     use crate::config::Config;
 
-    /// Writes about 2,000 pages in 20 commits (SQLite's default would
-    /// checkpoint at 1,000).
-    async fn fill(pool: &SqlitePool) {
-        sqlx::query("CREATE TABLE filler (body BLOB NOT NULL)")
+    /// Creates `table` and fills it with `commits` commits of `rows` rows
+    /// of about one page each.
+    async fn fill(pool: &SqlitePool, table: &str, commits: usize, rows: usize) {
+        sqlx::query(&format!("CREATE TABLE {table} (body BLOB NOT NULL)"))
             .execute(pool)
             .await
             .expect("table");
-        for _ in 0..20 {
+        let insert = format!("INSERT INTO {table} VALUES (randomblob(4000))");
+        for _ in 0..commits {
             let mut conn = pool.acquire().await.expect("connection");
             let mut txn = conn.begin().await.expect("begin");
-            for _ in 0..100 {
-                sqlx::query("INSERT INTO filler VALUES (randomblob(4000))")
+            for _ in 0..rows {
+                sqlx::query(&insert)
                     .execute(&mut *txn)
                     .await
                     .expect("insert");
@@ -124,7 +125,9 @@ mod tests {
             .connect_with(crate::db::sqlite_options(&url).expect("options"))
             .await
             .expect("pool");
-        fill(&pool).await;
+        // About 2,000 pages in 20 commits (SQLite's default would
+        // checkpoint at 1,000).
+        fill(&pool, "filler", 20, 100).await;
         // No checkpointer yet: had a commit checkpointed, a later one would
         // have started the log again, and it would hold far fewer frames.
         let first = super::checkpoint(&pool).await.expect("checkpoint");
@@ -133,7 +136,8 @@ mod tests {
 
         // The background task copies what later commits write.
         let before = std::fs::metadata(&file).expect("database file").len();
-        fill_more(&pool).await;
+        // More rows, in a second table (the database file has to grow).
+        fill(&pool, "more_filler", 1, 3000).await;
         super::spawn_checkpointer(pool.clone(), super::EVERY);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -148,23 +152,6 @@ mod tests {
             tokio::time::sleep(super::EVERY / 2).await;
         }
         pool.close().await;
-    }
-
-    /// More rows, in a second table (the database file has to grow).
-    async fn fill_more(pool: &SqlitePool) {
-        let mut conn = pool.acquire().await.expect("connection");
-        let mut txn = conn.begin().await.expect("begin");
-        sqlx::query("CREATE TABLE more_filler (body BLOB NOT NULL)")
-            .execute(&mut *txn)
-            .await
-            .expect("table");
-        for _ in 0..3000 {
-            sqlx::query("INSERT INTO more_filler VALUES (randomblob(4000))")
-                .execute(&mut *txn)
-                .await
-                .expect("insert");
-        }
-        txn.commit().await.expect("commit");
     }
 
     /// The server's pool gets the backstop, not SQLite's default.
