@@ -222,7 +222,7 @@ async fn with_wrk(
     }
     let (p50, p99) = (open.pct(0.50), open.pct(0.99));
     println!(
-        "| inbound, open loop {}/s (sender on its own thread) | {} | {} | {:.0} | {p50:.2} | {p99:.2} |",
+        "| inbound, open loop {}/s (paced sender, own threads) | {} | {} | {:.0} | {p50:.2} | {p99:.2} |",
         args.rate,
         open.ok,
         open.failed,
@@ -411,9 +411,17 @@ async fn closed_loop(
     phase
 }
 
-/// Runs [`open_loop`] on a thread and runtime of its own, with its own
-/// client: the sender's tasks do not queue behind the server's on the
-/// server's runtime (as an outside load generator's would not).
+/// The open loop: `rate` requests a second for `duration`, each timed
+/// from the moment it was due (so a slow server cannot slow the sender down
+/// and hide its own latency).
+///
+/// It runs on threads of its own, with its own client, so the sender's
+/// tasks do not queue behind the server's (as an outside load generator's
+/// would not). A pacing thread sleeps until each request is due (the OS
+/// wakes it within tens of microseconds) and hands the request to a
+/// one-worker runtime that sends it; a tokio timer would round every wait
+/// up to the next millisecond, and the time a request spent waiting for
+/// that tick would be counted as the server's.
 async fn open_loop_apart(
     target: &Arc<Target>,
     rate: u64,
@@ -422,17 +430,8 @@ async fn open_loop_apart(
 ) -> Result<Phase, BenchError> {
     let target = target.clone();
     let sender = std::thread::Builder::new()
-        .name("bench-sender".into())
-        .spawn(move || -> Result<Phase, BenchError> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(setup_err)?;
-            runtime.block_on(async {
-                let client = reqwest::Client::builder().build().map_err(setup_err)?;
-                Ok(open_loop(&client, &target, rate, duration, offset).await)
-            })
-        })
+        .name("bench-pacer".into())
+        .spawn(move || open_loop(&target, rate, duration, offset))
         .map_err(setup_err)?;
     tokio::task::spawn_blocking(move || sender.join())
         .await
@@ -440,13 +439,22 @@ async fn open_loop_apart(
         .map_err(|_| setup_err("the sender thread panicked"))?
 }
 
-async fn open_loop(
-    client: &reqwest::Client,
+fn open_loop(
     target: &Arc<Target>,
     rate: u64,
     duration: Duration,
     offset: u64,
-) -> Phase {
+) -> Result<Phase, BenchError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-sender")
+        .enable_all()
+        .build()
+        .map_err(setup_err)?;
+    let client = {
+        let _inside = runtime.enter();
+        reqwest::Client::builder().build().map_err(setup_err)?
+    };
     let rate = rate.max(1);
     let total = rate * duration.as_secs().max(1);
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -454,9 +462,11 @@ async fn open_loop(
     let mut tasks = Vec::with_capacity(total as usize);
     for i in 0..total {
         let due = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(due.into()).await;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
         let (client, target) = (client.clone(), target.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.push(runtime.spawn(async move {
             let r = target.request(&client, offset + i).send().await;
             (
                 r.is_ok_and(|r| r.status().is_success()),
@@ -470,17 +480,19 @@ async fn open_loop(
         elapsed: Duration::ZERO,
         micros: Vec::with_capacity(total as usize),
     };
-    for t in tasks {
-        match t.await {
-            Ok((true, us)) => {
-                phase.ok += 1;
-                phase.micros.push(us);
+    runtime.block_on(async {
+        for t in tasks {
+            match t.await {
+                Ok((true, us)) => {
+                    phase.ok += 1;
+                    phase.micros.push(us);
+                }
+                _ => phase.failed += 1,
             }
-            _ => phase.failed += 1,
         }
-    }
+    });
     phase.elapsed = start.elapsed();
-    phase
+    Ok(phase)
 }
 
 /// An axum handler that only checks the HMAC of the body: the ceiling.

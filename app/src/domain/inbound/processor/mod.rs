@@ -93,9 +93,9 @@ pub const PARTNER_FAMILY: &str = "partner";
 /// ([`plan_all`]), and written in one transaction: small plans a group at
 /// a time ([`record_many`], with a few statements per group), anything else
 /// under its own savepoint, so one event's error cannot undo another's
-/// work. A waiting acknowledgement makes it commit early (after a 2 ms
-/// turn) and go on in a new transaction; a large plan is applied in chunks
-/// ([`apply_in_chunks`]).
+/// work. A waiting acknowledgement makes it commit after the group it is
+/// writing and go on in a new transaction; a large plan is applied in
+/// chunks ([`apply_in_chunks`]).
 pub async fn process_batch(
     db: &DatabaseConnection,
     pipeline: &Pipeline,
