@@ -211,9 +211,12 @@ async fn put_bodies(
     Ok((events, keys.map_err(|e| AckError::Blob(e.to_string()))?))
 }
 
-/// Second stage: commits the rows of the stored batches waiting, up to
-/// [`MERGE_LIMIT`] deliveries (one transaction, one fsync), then answers
-/// their senders.
+/// Second stage: takes the write gate (SQLite), then commits the rows of
+/// every stored batch waiting by then, up to [`MERGE_LIMIT`] deliveries
+/// (one transaction, one fsync), and answers their senders. Gathering
+/// after the gate is taken matters under load: what was stored while the
+/// stage waited for the processor joins this commit instead of waiting for
+/// the gate a second time in the next.
 async fn commit_rows(
     db: DatabaseConnection,
     gate: Option<Arc<WriteGate>>,
@@ -221,26 +224,36 @@ async fn commit_rows(
     committed: Arc<tokio::sync::Notify>,
 ) {
     while let Some(first) = rx.recv().await {
+        let picked = std::time::Instant::now();
+        let guard = match gate.as_deref() {
+            Some(g) => Some(g.urgent().await),
+            None => None,
+        };
+        let gated = std::time::Instant::now();
         let mut events = first.events;
         let mut blob_keys = first.blob_keys;
         let mut replies = first.replies;
-        let (queued, picked, stored_at) = (first.queued, first.picked, first.stored_at);
-        let committing = std::time::Instant::now();
+        let (queued, stored_at) = (first.queued, first.stored_at);
+        let store_us = (first.stored_at - first.picked).as_micros() as u64;
+        let queue_us = (first.picked - first.queued).as_micros() as u64;
         while events.len() < MERGE_LIMIT {
             let Ok(more) = rx.try_recv() else { break };
             events.extend(more.events);
             blob_keys.extend(more.blob_keys);
             replies.extend(more.replies);
         }
-        match write_rows(&db, gate.as_deref(), events, blob_keys).await {
+        let written = write_rows(&db, events, blob_keys).await;
+        drop(guard);
+        match written {
             Ok(acks) => {
                 tracing::debug!(
                     batch = acks.len(),
                     oldest_us = queued.elapsed().as_micros() as u64,
-                    queue_us = (picked - queued).as_micros() as u64,
-                    store_us = (stored_at - picked).as_micros() as u64,
-                    handoff_us = (committing - stored_at).as_micros() as u64,
-                    commit_us = committing.elapsed().as_micros() as u64,
+                    queue_us,
+                    store_us,
+                    handoff_us = (picked - stored_at).as_micros() as u64,
+                    gate_wait_us = (gated - picked).as_micros() as u64,
+                    db_us = gated.elapsed().as_micros() as u64,
                     "acknowledgement batch answered"
                 );
                 committed.notify_one();
@@ -258,19 +271,14 @@ async fn commit_rows(
     }
 }
 
+/// Writes the rows of one commit (the caller holds the write gate).
 async fn write_rows(
     db: &DatabaseConnection,
-    gate: Option<&WriteGate>,
     events: Vec<NewEvent>,
     keys: Vec<String>,
 ) -> Result<Vec<Ack>, AckError> {
     let started = std::time::Instant::now();
     let now = entity::now();
-    let _guard = match gate {
-        Some(g) => Some(g.urgent().await),
-        None => None,
-    };
-    let gated = started.elapsed();
     let txn = db.begin().await?;
     // Write first (the transaction takes SQLite's write lock at once):
     // every key new to this batch, first occurrence wins, existing keys
@@ -406,17 +414,11 @@ async fn write_rows(
     let t_inserted = started.elapsed();
     txn.commit().await?;
     tracing::trace!(
-        begin_us = (t_begin - gated).as_micros() as u64,
+        begin_us = t_begin.as_micros() as u64,
         keys_us = (t_rows - t_begin).as_micros() as u64,
         rows_us = (t_inserted - t_rows).as_micros() as u64,
         commit_us = (started.elapsed() - t_inserted).as_micros() as u64,
         "acknowledgement batch phases"
-    );
-    tracing::debug!(
-        batch = acks.len(),
-        gate_wait_us = gated.as_micros() as u64,
-        db_us = (started.elapsed() - gated).as_micros() as u64,
-        "acknowledgement batch committed"
     );
     Ok(acks)
 }

@@ -93,6 +93,7 @@ pub(super) async fn record_many<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     plans: Vec<(&inbound_event::Model, Plan)>,
 ) -> AppResult<bool> {
+    let started = std::time::Instant::now();
     let txn = db.begin().await?;
     let mut alike: std::collections::HashMap<_, Vec<Uuid>> = std::collections::HashMap::new();
     for (event, plan) in &plans {
@@ -124,12 +125,22 @@ pub(super) async fn record_many<C: ConnectionTrait + TransactionTrait>(
             return Ok(false);
         }
     }
+    let ended = started.elapsed();
     let mut bulk = Bulk::default();
     for (event, plan) in plans {
         apply_into(&txn, &mut bulk, event, plan).await?;
     }
+    let applied = started.elapsed();
     bulk.flush(&txn).await?;
+    let flushed = started.elapsed();
     txn.commit().await?;
+    tracing::trace!(
+        end_us = ended.as_micros() as u64,
+        apply_us = (applied - ended).as_micros() as u64,
+        flush_us = (flushed - applied).as_micros() as u64,
+        release_us = (started.elapsed() - flushed).as_micros() as u64,
+        "group written"
+    );
     Ok(true)
 }
 
