@@ -1,6 +1,8 @@
 //! `plugboard bench scripts`: JS transformer calls per second and per-call
 //! latency through the sandbox, with the shipped Square inventory script
-//! on a typical event (the compiled function reused, as in production).
+//! on a typical event (the compiled function reused, as in production),
+//! and per-call time of a small shipped script (Revel's status update) on
+//! its typical event.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,8 @@ use crate::bench::BenchError;
 
 /// The shipped script, compiled into the binary for the benchmark.
 const SQUARE: &str = include_str!("../../scripts/adapters/square/inventory.js");
+/// A small shipped script: Revel `order.finalized` → a status update.
+const REVEL_STATUS: &str = include_str!("../../scripts/adapters/revel/order_status_update.js");
 
 /// Runs `seconds` per phase: one caller (latency), then `concurrency`
 /// callers over `workers` threads (throughput).
@@ -61,7 +65,24 @@ pub async fn run(seconds: u64, concurrency: usize, workers: usize) -> Result<(),
     let mut json_only =
         app::domain::scripts::sandbox::time_calls(Limits::default(), &identity, &input, 20_000)
             .map_err(|e| BenchError::Setup(e.to_string()))?;
-    for (name, calls) in [("in-thread", &mut direct), ("identity", &mut json_only)] {
+    let small = Script {
+        checksum: source::checksum(REVEL_STATUS),
+        source: REVEL_STATUS.to_string(),
+    };
+    let small_input = json!({
+        "payload": {"id": 555, "dining_option": 3, "updated_date": "2026-12-02T10:00:00",
+                    "closed_date": "2026-12-02T10:00:00", "establishment": 1},
+        "outlet": {"id": "0193a6c2-7d5e-7c1a-9a7e-3f1f7e0c2b11",
+                   "settings": {"pickup_dining_option": 3, "delivery_dining_option": 4}}})
+    .to_string();
+    let mut small_calls =
+        app::domain::scripts::sandbox::time_calls(Limits::default(), &small, &small_input, 20_000)
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
+    for (name, calls) in [
+        ("in-thread", &mut direct),
+        ("identity", &mut json_only),
+        ("small script", &mut small_calls),
+    ] {
         calls.sort_unstable();
         let at = |p: f64| calls[((calls.len() - 1) as f64 * p) as usize].as_nanos() as f64 / 1000.0;
         println!(
@@ -71,7 +92,11 @@ pub async fn run(seconds: u64, concurrency: usize, workers: usize) -> Result<(),
             at(0.99)
         );
     }
-    println!("  (in-thread: the Square script alone, no queue; identity: JSON in and out only)");
+    println!("  (in-thread: the Square script alone, no queue; identity: JSON in and out only;");
+    println!(
+        "   small script: Revel's order_status_update on a {}-byte order.finalized, in-thread)",
+        small_input.len()
+    );
 
     // 1. One caller: the latency of one call, round trip through the queue.
     let mut micros = Vec::new();

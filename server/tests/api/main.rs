@@ -1,6 +1,7 @@
 //! One integration-test binary: each test starts the real server on
 //! 127.0.0.1:0 against its own database and drives it over HTTP.
 mod auth_server;
+mod backlog;
 mod helpers;
 mod inbound;
 mod receiver;
