@@ -5,8 +5,8 @@
 //! on. A group (up to 32 small events, about 1.5 ms of writes) is the unit:
 //! committing after every event whenever one waits would cost a commit, an
 //! fsync, per event, and under a steady stream the processor would fall
-//! behind; letting a turn run on past one group (a 2 ms slice, until
-//! session 8) kept acknowledgements waiting twice as long.
+//! behind; letting a turn run on for a 2 ms slice (usually two groups)
+//! kept acknowledgements waiting about twice as long.
 use std::time::Instant;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
