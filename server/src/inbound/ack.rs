@@ -234,8 +234,8 @@ async fn commit_rows(
         let mut blob_keys = first.blob_keys;
         let mut replies = first.replies;
         let (queued, stored_at) = (first.queued, first.stored_at);
-        let store_us = (first.stored_at - first.picked).as_micros() as u64;
-        let queue_us = (first.picked - first.queued).as_micros() as u64;
+        let store_us = (stored_at - first.picked).as_micros() as u64;
+        let queue_us = (first.picked - queued).as_micros() as u64;
         while events.len() < MERGE_LIMIT {
             let Ok(more) = rx.try_recv() else { break };
             events.extend(more.events);

@@ -1,7 +1,6 @@
 //! A backlog of acknowledged deliveries processed together: the processor
 //! claims them in one batch and writes small plans a group at a time, with
 //! bulk statements for the group's item upserts and outbox rows.
-use reqwest::Method;
 use serde_json::Value;
 
 use crate::helpers::{bind, TestApp};
@@ -97,7 +96,5 @@ async fn the_same_item_twice_in_one_group_ends_with_the_latest(app: TestApp) {
             .await,
         4
     );
-    let resp = pos.m.call(Method::GET, "/v1/inbound/events").await;
-    let events: Vec<Value> = resp.json().await.unwrap();
-    assert_eq!(events.len(), 4);
+    assert_eq!(pos.events().await.len(), 4);
 }
