@@ -9,6 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 CARGO_LEPTOS_VERSION="0.3.10"
 BINARYEN_VERSION="132.0.0"
+S3S_FS_VERSION="0.14.1"
 export PATH="$HOME/.cargo/bin:$TOOLS/node/node_modules/.bin:$PATH"
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
@@ -64,6 +65,18 @@ fi
 if [ "${1:-}" = "--browser" ]; then
   if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
+  fi
+  # The load generator the benchmarks use.
+  if ! command -v wrk >/dev/null 2>&1; then
+    apt_install wrk
+  fi
+  # A real S3-protocol server for the object-storage tests and benchmarks
+  # (payloads in S3, replicas): s3s-fs from crates.io, pinned to the newest
+  # release that builds on this toolchain.
+  if ! "$TOOLS/s3s/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
+    say "installing s3s-fs $S3S_FS_VERSION (an S3-compatible server, a few minutes)"
+    cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --root "$TOOLS/s3s" \
+      || cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --root "$TOOLS/s3s"
   fi
   if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] || [ ! -d "$ROOT/end2end/node_modules/oidc-provider" ]; then
     say "installing Playwright (without its own browser) and oidc-provider"

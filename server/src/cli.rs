@@ -26,7 +26,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web app and the integration runtime.
-    Serve,
+    Serve {
+        /// What this process runs: `all`, `api` (HTTP only) or `worker`
+        /// (background loops only); overrides the `role` setting.
+        #[arg(long, value_enum)]
+        role: Option<crate::config::Role>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage people who sign in.
@@ -58,6 +63,11 @@ pub enum Command {
     Scripts {
         #[command(subcommand)]
         command: crate::scripts_cmd::ScriptsCommand,
+    },
+    /// Follow the event stream (NATS JetStream, `nats_url`).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
     },
     /// Measure Plugboard on this machine (loopback only, bounded).
     Bench {
@@ -115,6 +125,32 @@ pub enum BenchCommand {
         /// Sandbox threads.
         #[arg(long, default_value_t = 2)]
         workers: usize,
+    },
+}
+
+/// `plugboard events …`
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print the messages of one topic as JSON lines, e.g.
+    /// `plugboard events tail --topic catalog.commands`.
+    Tail {
+        /// An outbox topic: `catalog.commands`, `catalog.events`,
+        /// `pricing.events`, `inventory.events`, `store-status.events`,
+        /// `integration.failures`, `orders.events`, `payments.events`, …
+        #[arg(long)]
+        topic: String,
+        /// Only this merchant's messages.
+        #[arg(long)]
+        merchant: Option<uuid::Uuid>,
+        /// From the oldest message the stream keeps (default: new ones only).
+        #[arg(long)]
+        from_start: bool,
+        /// Stop after this many messages.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Stop after this many seconds without a message.
+        #[arg(long)]
+        idle_secs: Option<u64>,
     },
 }
 
@@ -238,7 +274,11 @@ impl Cli {
         let config = Config::load(self.config.as_deref())?;
         telemetry::init(&config.log, &config.log_format);
         match self.command {
-            Command::Serve => {
+            Command::Serve { role } => {
+                let mut config = config;
+                if let Some(role) = role {
+                    config.role = role;
+                }
                 let app = startup::Application::build(config).await?;
                 app.run_until_stopped().await?;
                 Ok(())
@@ -255,6 +295,33 @@ impl Cli {
             Command::Keys { command } => keys_cmd(config, command).await,
             Command::PlatformSecrets { command } => platform_secrets(config, command).await,
             Command::Scripts { command } => crate::scripts_cmd::run(config, command).await,
+            Command::Events {
+                command:
+                    EventsCommand::Tail {
+                        topic,
+                        merchant,
+                        from_start,
+                        count,
+                        idle_secs,
+                    },
+            } => {
+                let Some(url) = config.nats_url.clone() else {
+                    return Err(CliError::Usage(
+                        "events tail needs nats_url (PLUGBOARD_NATS_URL)".into(),
+                    ));
+                };
+                let tail = crate::stream::tail::Tail {
+                    topic,
+                    merchant,
+                    from_start,
+                    count,
+                    idle: idle_secs.map(std::time::Duration::from_secs),
+                };
+                crate::stream::tail::run(&url, tail, &mut std::io::stdout())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| CliError::Usage(e.to_string()))
+            }
             Command::Bench {
                 command:
                     BenchCommand::Inbound {

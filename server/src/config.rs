@@ -105,6 +105,57 @@ pub struct Config {
     /// A payment provider without an answer after this long is failed over
     /// (`PLUGBOARD_PAYMENT_TIMEOUT_MS`).
     pub payment_timeout_ms: u64,
+    /// What this process runs (`PLUGBOARD_ROLE`, or `serve --role`): `all`
+    /// (the default), `api` (HTTP only: pages, APIs, inbound
+    /// acknowledgements) or `worker` (the background loops, with only
+    /// `/healthz` and `/readyz` served).
+    pub role: Role,
+    /// Where raw inbound payloads go (`PLUGBOARD_BLOB_URL`): unset, the
+    /// local folder `data_dir/blobs`; `s3://bucket/prefix`, S3-compatible
+    /// object storage every replica shares.
+    pub blob_url: Option<String>,
+    /// The S3-compatible server, e.g. `http://127.0.0.1:9000`
+    /// (`PLUGBOARD_BLOB_S3_ENDPOINT`); unset: AWS S3.
+    pub blob_s3_endpoint: Option<String>,
+    /// The bucket's region (`PLUGBOARD_BLOB_S3_REGION`).
+    pub blob_s3_region: String,
+    /// Access key id (`PLUGBOARD_BLOB_S3_ACCESS_KEY_ID`); unset: the
+    /// standard `AWS_*` variables.
+    pub blob_s3_access_key_id: Option<String>,
+    /// Secret access key (`PLUGBOARD_BLOB_S3_SECRET_ACCESS_KEY`).
+    pub blob_s3_secret_access_key: Option<Redacted>,
+    /// One payload store request, retries included, gives up after this
+    /// long and the sender is answered 503 (`PLUGBOARD_BLOB_TIMEOUT_MS`).
+    pub blob_timeout_ms: u64,
+    /// NATS with JetStream, e.g. `nats://127.0.0.1:4222`
+    /// (`PLUGBOARD_NATS_URL`): the outbox is relayed to its streams.
+    /// Unset: the outbox stays in the database only.
+    pub nats_url: Option<Redacted>,
+}
+
+/// What one process runs.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// HTTP and every background loop.
+    #[default]
+    All,
+    /// HTTP only.
+    Api,
+    /// Background loops only (plus health).
+    Worker,
+}
+
+impl Role {
+    /// Whether this process serves the web app and the APIs.
+    pub fn serves_http(self) -> bool {
+        self != Role::Worker
+    }
+
+    /// Whether this process runs the background loops.
+    pub fn runs_workers(self) -> bool {
+        self != Role::Api
+    }
 }
 
 /// One OAuth client registered at a provider. The endpoints and scopes
@@ -160,6 +211,14 @@ impl Default for Config {
             midtrans_base_url: None,
             xendit_base_url: None,
             payment_timeout_ms: 10_000,
+            role: Role::All,
+            blob_url: None,
+            blob_s3_endpoint: None,
+            blob_s3_region: "us-east-1".into(),
+            blob_s3_access_key_id: None,
+            blob_s3_secret_access_key: None,
+            blob_timeout_ms: 5_000,
+            nats_url: None,
         }
     }
 }
@@ -394,6 +453,38 @@ impl Config {
                 problems.push("redis_url must start with redis:// or rediss://".into());
             }
         }
+        if let Some(url) = &self.nats_url {
+            if !(url.starts_with("nats://")
+                || url.starts_with("tls://")
+                || url.starts_with("ws://"))
+            {
+                problems.push("nats_url must start with nats://, tls:// or ws://".into());
+            }
+        }
+        if let Some(url) = &self.blob_url {
+            if parse_blob_url(url).is_none() {
+                problems.push(format!(
+                    "blob_url must be s3://<bucket> or s3://<bucket>/<prefix> (got {url:?})"
+                ));
+            }
+        }
+        if let Some(endpoint) = &self.blob_s3_endpoint {
+            let parsed = url::Url::parse(endpoint);
+            if !parsed.is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+                problems.push(format!(
+                    "blob_s3_endpoint must be an http(s) URL such as http://127.0.0.1:9000 (got {endpoint:?})"
+                ));
+            }
+        }
+        if self.blob_s3_region.trim().is_empty() {
+            problems.push("blob_s3_region must not be empty".into());
+        }
+        if self.blob_timeout_ms < 100 {
+            problems.push(format!(
+                "blob_timeout_ms must be at least 100 (got {})",
+                self.blob_timeout_ms
+            ));
+        }
         if self.log_format != "text" && self.log_format != "json" {
             problems.push(format!(
                 "log_format must be text or json (got {:?})",
@@ -526,12 +617,37 @@ impl Config {
         )
     }
 
+    /// The S3 payload store's settings, when `blob_url` names one.
+    pub fn blob_s3(&self) -> Option<app::domain::inbound::blob::S3Settings> {
+        let (bucket, prefix) = parse_blob_url(self.blob_url.as_deref()?)?;
+        Some(app::domain::inbound::blob::S3Settings {
+            bucket,
+            prefix,
+            endpoint: self.blob_s3_endpoint.clone(),
+            region: self.blob_s3_region.clone(),
+            access_key_id: self.blob_s3_access_key_id.clone(),
+            secret_access_key: self.blob_s3_secret_access_key.as_ref().map(|s| s.0.clone()),
+            timeout: std::time::Duration::from_millis(self.blob_timeout_ms),
+        })
+    }
+
     /// Whether cookies get the Secure attribute.
     pub fn secure_cookies(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
     }
+}
+
+/// `s3://bucket/prefix` as (bucket, prefix).
+pub fn parse_blob_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let valid_bucket = (3..=63).contains(&bucket.len())
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    valid_bucket.then(|| (bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
 
 /// A URL with any password replaced, safe to print.
@@ -574,6 +690,41 @@ mod tests {
             panic!()
         };
         assert_eq!(p.len(), 4, "{p:?}");
+    }
+
+    #[test]
+    fn blob_urls_name_a_bucket_and_a_prefix() {
+        assert_eq!(
+            parse_blob_url("s3://plugboard-payloads/prod/inbound/"),
+            Some(("plugboard-payloads".into(), "prod/inbound".into()))
+        );
+        assert_eq!(
+            parse_blob_url("s3://bucket"),
+            Some(("bucket".into(), String::new()))
+        );
+        assert_eq!(parse_blob_url("s3://Bad_Bucket/x"), None);
+        assert_eq!(parse_blob_url("file:///tmp"), None);
+        let c = Config {
+            blob_url: Some("s3:/nope".into()),
+            blob_s3_endpoint: Some("127.0.0.1:9000".into()),
+            nats_url: Some(Redacted("http://x".into())),
+            blob_timeout_ms: 1,
+            ..Config::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = c.validate() else {
+            panic!("bad payload store settings must be refused");
+        };
+        for name in [
+            "blob_url",
+            "blob_s3_endpoint",
+            "nats_url",
+            "blob_timeout_ms",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(name)),
+                "{name}: {problems:?}"
+            );
+        }
     }
 
     #[test]

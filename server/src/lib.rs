@@ -19,6 +19,7 @@ pub mod oauth;
 pub mod scripts_cmd;
 pub mod session_store;
 pub mod startup;
+pub mod stream;
 pub mod telemetry;
 pub mod wal;
 

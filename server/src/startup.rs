@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::domain::inbound::blob::{BlobStore, LocalSegments, S3Objects};
 use app::domain::inbound::processor::Pipeline;
 use app::domain::scripts::sandbox::{Limits, Sandbox};
 use app::domain::scripts::Transformers;
@@ -53,6 +54,15 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    /// A payload store setting does not work (wrong bucket, credentials,
+    /// endpoint): named so the operator knows what to fix.
+    #[error("{setting}: {message}")]
+    BlobSetting {
+        setting: &'static str,
+        message: String,
+    },
+    #[error("the event stream cannot start: {0}")]
+    Stream(String),
     #[error("the live board cannot start: {0}")]
     Live(String),
     #[error("server error: {0}")]
@@ -100,8 +110,13 @@ impl Application {
                 print_demo(local_addr, &seeded);
             }
         }
-        spawn_upkeep(database.conn.clone(), database.sessions.clone());
-        let inbound = inbound_state(&config, &database, keys.clone(), local_addr)?;
+        let role = config.role;
+        let workers = role.runs_workers();
+        if workers {
+            spawn_upkeep(database.conn.clone(), database.sessions.clone());
+        }
+        let blobs = open_blobs(&config).await?;
+        let inbound = inbound_state(&config, &database, keys.clone(), local_addr, blobs.clone())?;
         let engine = crate::delivery::Engine {
             db: database.conn.clone(),
             keys: keys.clone(),
@@ -115,7 +130,49 @@ impl Application {
             wake: Arc::new(tokio::sync::Notify::new()),
             gate: inbound.pipeline.gate.clone(),
         };
-        crate::delivery::spawn_workers(&engine);
+        if workers {
+            crate::delivery::spawn_workers(&engine);
+        }
+        let nats = match &config.nats_url {
+            Some(url) => Some(
+                crate::stream::nats::NatsHandle::connect(url)
+                    .await
+                    .map_err(StartupError::Stream)?,
+            ),
+            None => None,
+        };
+        if let (Some(nats), true) = (&nats, workers) {
+            crate::stream::relay::spawn(
+                database.conn.clone(),
+                Arc::new(crate::stream::nats::JetStream::new(nats)),
+            );
+        }
+        let probes = crate::api::health::Probes {
+            db: database.conn.clone(),
+            blobs,
+            nats,
+            redis: match &config.redis_url {
+                Some(url) => Some(
+                    redis::Client::open(url.0.as_str())
+                        .map_err(|e| StartupError::Live(format!("redis_url: {e}")))?,
+                ),
+                None => None,
+            },
+            role: match role {
+                crate::config::Role::All => "all",
+                crate::config::Role::Api => "api",
+                crate::config::Role::Worker => "worker",
+            },
+        };
+        let (health, health_doc) = crate::api::health::router(probes);
+        if !role.serves_http() {
+            tracing::info!("role worker: background loops only; serving /healthz and /readyz");
+            return Ok(Application {
+                listener,
+                router: health,
+                local_addr,
+            });
+        }
         let outbound = app::domain::outbound::Outbound {
             policy: config.url_policy(),
             sender: Some(Arc::new(engine)),
@@ -137,16 +194,20 @@ impl Application {
             local_addr,
             inbound.pipeline.clone(),
             outbound,
-            (payments, live),
+            (payments, live, health_doc),
         );
-        let mut router = router.merge(crate::inbound::routes::routes(inbound));
+        let mut router = router
+            .merge(health)
+            .merge(crate::inbound::routes::routes(inbound));
         if let Some(fakes) = fakes {
             router = router.nest("/_fakes", fakes);
         }
-        crate::oauth::spawn_refresher(
-            state,
-            Duration::from_secs(config.oauth_refresh_interval_secs),
-        );
+        if workers {
+            crate::oauth::spawn_refresher(
+                state,
+                Duration::from_secs(config.oauth_refresh_interval_secs),
+            );
+        }
         Ok(Application {
             listener,
             router,
@@ -226,23 +287,59 @@ async fn load_catalog(
     Ok(())
 }
 
-/// The inbound gateway's state: blob store under `data_dir/blobs`, the
-/// acknowledgement writer and the auth-failure counters.
+/// The payload store: S3-compatible object storage when `blob_url` names
+/// one (checked with a write before the server starts), else segment files
+/// under `data_dir/blobs`.
+async fn open_blobs(config: &Config) -> Result<Arc<dyn BlobStore>, StartupError> {
+    let Some(settings) = config.blob_s3() else {
+        let dir = config.data_dir.join("blobs");
+        return Ok(Arc::new(
+            LocalSegments::open(&dir, 64 * 1024 * 1024).map_err(|source| StartupError::Blobs {
+                path: dir.display().to_string(),
+                source,
+            })?,
+        ));
+    };
+    let where_ = settings
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| "AWS S3".to_string());
+    let store = S3Objects::new(&settings).map_err(|e| StartupError::BlobSetting {
+        setting: "blob_url",
+        message: format!("cannot set up the S3 client: {e}"),
+    })?;
+    if let Err(e) = store.check().await {
+        return Err(match e.kind() {
+            std::io::ErrorKind::NotFound => StartupError::BlobSetting {
+                setting: "blob_url",
+                message: format!(
+                    "bucket {:?} does not exist at {where_} ({e})",
+                    settings.bucket
+                ),
+            },
+            std::io::ErrorKind::PermissionDenied => StartupError::BlobSetting {
+                setting: "blob_s3_access_key_id / blob_s3_secret_access_key",
+                message: format!("refused by {where_} for bucket {:?} ({e})", settings.bucket),
+            },
+            _ => StartupError::BlobSetting {
+                setting: "blob_s3_endpoint",
+                message: format!("the payload store at {where_} cannot be written ({e})"),
+            },
+        });
+    }
+    tracing::info!(bucket = %settings.bucket, prefix = %settings.prefix, endpoint = %where_, "raw payloads go to S3");
+    Ok(Arc::new(store))
+}
+
+/// The inbound gateway's state: the payload store, the acknowledgement
+/// writer and the auth-failure counters.
 fn inbound_state(
     config: &Config,
     database: &db::Database,
     keys: Arc<entity::crypto::SharedKeyRing>,
     addr: SocketAddr,
+    blobs: Arc<dyn BlobStore>,
 ) -> Result<crate::inbound::Inbound, StartupError> {
-    let dir = config.data_dir.join("blobs");
-    let blobs: Arc<dyn app::domain::inbound::blob::BlobStore> = Arc::new(
-        app::domain::inbound::blob::LocalSegments::open(&dir, 64 * 1024 * 1024).map_err(
-            |source| StartupError::Blobs {
-                path: dir.display().to_string(),
-                source,
-            },
-        )?,
-    );
     let failures = crate::inbound::failures::AuthFailures::default();
     failures.spawn_flusher(database.conn.clone(), Duration::from_secs(5));
     // SQLite has one writer: this process's writers queue at a gate
@@ -261,14 +358,17 @@ fn inbound_state(
         connections: Default::default(),
         gate: gate.clone(),
     };
-    spawn_retention(
-        database.conn.clone(),
-        blobs.clone(),
-        Duration::from_secs(config.inbound_retention_days.saturating_mul(86_400)),
-        Duration::from_secs(config.inbound_purge_interval_secs.max(1)),
-    );
+    let workers = config.role.runs_workers();
+    if workers {
+        spawn_retention(
+            database.conn.clone(),
+            blobs.clone(),
+            Duration::from_secs(config.inbound_retention_days.saturating_mul(86_400)),
+            Duration::from_secs(config.inbound_purge_interval_secs.max(1)),
+        );
+    }
     let committed = Arc::new(tokio::sync::Notify::new());
-    if config.inbound_processing {
+    if config.inbound_processing && workers {
         crate::inbound::worker::spawn(database.conn.clone(), pipeline.clone(), committed.clone());
     }
     Ok(crate::inbound::Inbound {
@@ -322,12 +422,14 @@ fn router(
     addr: SocketAddr,
     pipeline: Pipeline,
     outbound: app::domain::outbound::Outbound,
-    (payments, live): (
+    (payments, live, health_doc): (
         Arc<app::domain::payments::Settings>,
         app::domain::live::Live,
+        utoipa::openapi::OpenApi,
     ),
 ) -> (Router, AppState) {
-    let (api, openapi) = crate::api::router();
+    let (api, mut openapi) = crate::api::router();
+    openapi.merge(health_doc);
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     let state = AppState {
         db: database.conn,
@@ -422,7 +524,7 @@ fn spawn_upkeep(db: sea_orm::DatabaseConnection, sessions: DbSessionStore) {
 /// Purges inbound data past the retention window, every `interval`.
 fn spawn_retention(
     db: sea_orm::DatabaseConnection,
-    blobs: Arc<dyn app::domain::inbound::blob::BlobStore>,
+    blobs: Arc<dyn BlobStore>,
     retention: Duration,
     interval: Duration,
 ) {

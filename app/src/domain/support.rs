@@ -216,15 +216,10 @@ pub async fn detail<C: ConnectionTrait>(
     id: Uuid,
 ) -> AppResult<SupportEventDetail> {
     let event = find(db, id).await?;
-    let key = event.blob_key.clone();
-    let store = pipeline.blobs.clone();
-    let body = tokio::task::spawn_blocking(move || store.get(&key))
-        .await
-        .map_err(|_| AppError::Internal)?
-        .map_err(|e| {
-            tracing::error!(event = %id, error = %e, "raw payload unreadable");
-            AppError::Unavailable("The raw payload cannot be read right now.".into())
-        })?;
+    let body = pipeline.blobs.get(&event.blob_key).await.map_err(|e| {
+        tracing::error!(event = %id, error = %e, "raw payload unreadable");
+        AppError::Unavailable("The raw payload cannot be read right now.".into())
+    })?;
     let (mut parsed_store, mut skus, mut parse_error) = (None, Vec::new(), None);
     let adapter = family(&event.family).and_then(|f| registry::find(f, &event.provider));
     match (adapter, Topic::parse(&event.topic)) {
@@ -553,12 +548,10 @@ pub async fn try_script<C: ConnectionTrait>(
     let topic = Topic::parse(&event.topic).ok_or_else(|| {
         AppError::field("event_id", "That event's topic is not a transformer topic.")
     })?;
-    let key = event.blob_key.clone();
-    let store = pipeline.blobs.clone();
-    let body = tokio::task::spawn_blocking(move || store.get(&key))
-        .await
-        .map_err(|_| AppError::Internal)?
-        .map_err(|_| AppError::Unavailable("The raw payload cannot be read right now.".into()))?;
+    let body =
+        pipeline.blobs.get(&event.blob_key).await.map_err(|_| {
+            AppError::Unavailable("The raw payload cannot be read right now.".into())
+        })?;
     let account = account_of(db, &event).await?;
     let input = transform::script_input(
         &event.provider,

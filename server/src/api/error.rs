@@ -26,6 +26,9 @@ pub struct ErrorDetail {
     pub fields: Vec<FieldError>,
 }
 
+/// Seconds a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECS: &str = "5";
+
 /// An error on its way to an API client.
 #[derive(Debug)]
 pub struct ApiError(pub AppError);
@@ -64,6 +67,14 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Something this side is down for a moment (database, payload
+            // store): senders should come back, not give up.
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

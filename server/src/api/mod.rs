@@ -57,7 +57,6 @@ impl Modify for BearerScheme {
 /// Every JSON route, and the OpenAPI document that describes them.
 pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(health::healthz))
         .routes(routes!(catalog::list))
         .routes(routes!(catalog::detail))
         .routes(routes!(me::me))

@@ -200,15 +200,12 @@ async fn put_bodies(
     blobs: &Arc<dyn BlobStore>,
     events: Vec<NewEvent>,
 ) -> Result<(Vec<NewEvent>, Vec<String>), AckError> {
-    let store = blobs.clone();
-    let (events, keys) = tokio::task::spawn_blocking(move || {
-        let bodies: Vec<&[u8]> = events.iter().map(|e| e.body.as_ref()).collect();
-        let keys = store.put_batch(&bodies);
-        (events, keys)
-    })
-    .await
-    .map_err(|e| AckError::Blob(e.to_string()))?;
-    Ok((events, keys.map_err(|e| AckError::Blob(e.to_string()))?))
+    let bodies = events.iter().map(|e| e.body.clone()).collect();
+    let keys = blobs
+        .put_batch(bodies)
+        .await
+        .map_err(|e| AckError::Blob(e.to_string()))?;
+    Ok((events, keys))
 }
 
 /// Second stage: takes the write gate (SQLite), then commits the rows of

@@ -33,6 +33,37 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Like [`on_both_backends`], plus a third run on PostgreSQL with raw
+/// payloads in S3 (a real s3s-fs): the scale-out deployment.
+#[macro_export]
+macro_rules! on_every_engine {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::helpers::TestApp::sqlite().await;
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                        super::$name(app).await;
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_s3() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres_s3(|_| {}).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
 /// A running server and a cookie-keeping client for it.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -40,6 +71,8 @@ pub struct TestApp {
     pub data_dir: TempDir,
     pub config: Config,
     pg_db: Option<(String, String)>,
+    /// The S3 server the payloads go to, when the test uses one.
+    pub s3: Option<crate::engines::S3Server>,
 }
 
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -101,6 +134,31 @@ impl TestApp {
         config.encryption_keys = Some(server::config::Redacted(server::keys::generate_entry("k1")));
         tweak(&mut config);
         Some(Self::start(config, data_dir, Some((admin_url, name)), listener).await)
+    }
+
+    /// PostgreSQL with raw payloads in a real S3 server of the test's own,
+    /// or `None` (reason printed) when either is missing.
+    pub async fn postgres_s3(tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        let s3 = crate::engines::S3Server::start().await?;
+        let mut app = Self::postgres_on(bind().await, |c| {
+            s3.configure(c);
+            tweak(c);
+        })
+        .await?;
+        app.s3 = Some(s3);
+        Some(app)
+    }
+
+    /// SQLite with raw payloads in a real S3 server, or `None`.
+    pub async fn sqlite_s3(tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        let s3 = crate::engines::S3Server::start().await?;
+        let mut app = Self::sqlite_with(|c| {
+            s3.configure(c);
+            tweak(c);
+        })
+        .await;
+        app.s3 = Some(s3);
+        Some(app)
     }
 
     /// A second server process on the same database, key file and config,
@@ -202,6 +260,7 @@ impl TestApp {
             data_dir,
             config,
             pg_db,
+            s3: None,
         }
     }
 
@@ -319,6 +378,9 @@ impl TestApp {
         if let Some(keys) = &self.config.encryption_keys {
             cmd.env("PLUGBOARD_ENCRYPTION_KEYS", &keys.0);
         }
+        if let Some(url) = &self.config.nats_url {
+            cmd.env("PLUGBOARD_NATS_URL", &url.0);
+        }
         let mut child = cmd.spawn().expect("run plugboard");
         if let Some(input) = stdin {
             child
@@ -375,7 +437,7 @@ pub async fn bind() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.expect("bind")
 }
 
-fn base_config(data_dir: PathBuf) -> Config {
+pub(crate) fn base_config(data_dir: PathBuf) -> Config {
     Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir,

@@ -5,9 +5,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{error_of, Merchant, Process, TestApp};
-use crate::on_both_backends;
+use crate::on_every_engine;
 
-on_both_backends!(
+on_every_engine!(
     signed_deliveries_are_stored_and_acknowledged,
     unauthenticated_deliveries_are_refused_with_invalid_signature,
     repeats_are_acknowledged_as_duplicates,
@@ -56,26 +56,14 @@ impl<'a> Pos<'a> {
         ts: i64,
         secret: &str,
     ) -> reqwest::Response {
-        let mut msg = format!("{ts}.").into_bytes();
-        msg.extend_from_slice(body.as_bytes());
-        reqwest::Client::new()
-            .post(
-                self.m
-                    .app
-                    .url(&format!("/v1/integrations/pos/restopos/webhooks/{topic}")),
-            )
-            .header("X-Restopos-Account", &self.account)
-            .header("X-Restopos-Timestamp", ts.to_string())
-            .header(
-                "X-Restopos-Signature",
-                sign(Digest::Sha256, Encoding::Hex, secret.as_bytes(), &msg),
-            )
-            .header("X-Restopos-Event-Id", event_id)
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        restopos_request(
+            &self.m.app.url(""),
+            &self.account,
+            secret,
+            (topic, body, event_id),
+            ts,
+        )
+        .await
     }
 
     pub(crate) async fn post(&self, topic: &str, body: &str, event_id: &str) -> reqwest::Response {
@@ -137,6 +125,50 @@ impl Pos<'_> {
             .await
             .unwrap()
     }
+}
+
+/// Posts a restopos webhook to the server at `base`, signed at `ts`.
+pub(crate) async fn restopos_request(
+    base: &str,
+    account: &str,
+    secret: &str,
+    (topic, body, event_id): (&str, &str, &str),
+    ts: i64,
+) -> reqwest::Response {
+    let mut msg = format!("{ts}.").into_bytes();
+    msg.extend_from_slice(body.as_bytes());
+    reqwest::Client::new()
+        .post(format!(
+            "{base}/v1/integrations/pos/restopos/webhooks/{topic}"
+        ))
+        .header("X-Restopos-Account", account)
+        .header("X-Restopos-Timestamp", ts.to_string())
+        .header(
+            "X-Restopos-Signature",
+            sign(Digest::Sha256, Encoding::Hex, secret.as_bytes(), &msg),
+        )
+        .header("X-Restopos-Event-Id", event_id)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts a restopos webhook signed now and answers its JSON.
+pub(crate) async fn post_restopos(
+    base: &str,
+    account: &str,
+    secret: &str,
+    topic: &str,
+    body: &str,
+    event_id: &str,
+) -> Value {
+    restopos_request(base, account, secret, (topic, body, event_id), now())
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Awaits a request and asserts it succeeded.

@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 against its own database and drives it over HTTP.
 mod auth_server;
 mod backlog;
+mod engines;
 mod helpers;
 mod inbound;
 mod receiver;
@@ -9,12 +10,15 @@ mod receiver;
 mod accounts;
 mod catalog;
 mod cli;
+mod event_stream;
+mod health;
 mod installs;
 mod locations;
 mod oauth;
 mod orders;
 mod pages;
 mod partner_webhooks;
+mod payload_store;
 mod payments;
 mod platform;
 mod retention;

@@ -6,12 +6,12 @@ use serde_json::Value;
 
 use crate::helpers::TestApp;
 use crate::inbound::{Pos, MENU};
-use crate::on_both_backends;
+use crate::on_every_engine;
 
-on_both_backends!(support_finds_fixes_and_replays_failed_deliveries,);
+on_every_engine!(support_finds_fixes_and_replays_failed_deliveries,);
 
 /// Signs `app.client` in as a new support agent.
-async fn support_agent(app: &TestApp) {
+pub(crate) async fn support_agent(app: &TestApp) {
     let out = app.cli(
         &[
             "users",
@@ -39,7 +39,7 @@ async fn support_agent(app: &TestApp) {
     assert!(resp.status().is_success() || resp.status().is_redirection());
 }
 
-async fn call(app: &TestApp, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn call(app: &TestApp, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let resp = app.server_fn(name, form).await;
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap())

@@ -99,13 +99,9 @@ pub async fn purge<C: ConnectionTrait>(
     };
     let blob_cutoff =
         SystemTime::UNIX_EPOCH + Duration::from_secs(blob_cutoff.unix_timestamp().max(0) as u64);
-    let store = blobs.clone();
-    purged.segments = tokio::task::spawn_blocking(move || store.purge_before(blob_cutoff))
-        .await
-        .map_err(|_| AppError::Internal)?
-        .map_err(|e| {
-            tracing::error!(error = %e, "purging raw payloads failed");
-            AppError::Internal
-        })?;
+    purged.segments = blobs.purge_before(blob_cutoff).await.map_err(|e| {
+        tracing::error!(error = %e, "purging raw payloads failed");
+        AppError::Internal
+    })?;
     Ok(purged)
 }

@@ -164,34 +164,22 @@ async fn read_bodies(
     pipeline: &Pipeline,
     events: &[inbound_event::Model],
 ) -> Vec<Result<Vec<u8>, Failure>> {
-    let keys: Vec<(String, String)> = events
-        .iter()
-        .map(|e| (e.blob_key.clone(), e.body_sha256.clone()))
-        .collect();
-    let store = pipeline.blobs.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        keys.iter()
-            .map(|(key, sha)| {
-                let body = store
-                    .get(key)
-                    .map_err(|e| Failure::Processing(format!("raw payload unreadable: {e}")))?;
-                if hex::encode(Sha256::digest(&body)) != *sha {
-                    return Err(Failure::Processing(
-                        "raw payload does not match its checksum".into(),
-                    ));
-                }
-                Ok(body)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await;
-    match read {
-        Ok(bodies) => bodies,
-        Err(e) => events
-            .iter()
-            .map(|_| Err(Failure::Processing(format!("reading raw payloads: {e}"))))
-            .collect(),
-    }
+    let keys: Vec<String> = events.iter().map(|e| e.blob_key.clone()).collect();
+    let bodies = pipeline.blobs.get_many(&keys).await;
+    bodies
+        .into_iter()
+        .zip(events)
+        .map(|(body, event)| {
+            let body =
+                body.map_err(|e| Failure::Processing(format!("raw payload unreadable: {e}")))?;
+            if hex::encode(Sha256::digest(&body)) != event.body_sha256 {
+                return Err(Failure::Processing(
+                    "raw payload does not match its checksum".into(),
+                ));
+            }
+            Ok(body)
+        })
+        .collect()
 }
 
 /// An event read, parsed and mapped to its location, before its SKUs are.

@@ -1,33 +1,24 @@
-//! Where raw inbound bodies live: a blob store behind one trait. The
-//! embedded default is [`LocalSegments`], append-only segment files in a
-//! local folder; an S3-compatible store can implement the same trait.
-//!
-//! Bodies are written in batches, one `fsync` per batch, so the
-//! acknowledgement path can share the cost of durability between many
-//! webhooks (see `server::inbound::ack`). A key names the segment, offset
-//! and length: `seg-<n>:<offset>:<len>`.
+//! The embedded default payload store: append-only segment files under one
+//! folder. A segment is closed when it passes its size; retention deletes
+//! whole closed segments. A key is `seg-<n>:<offset>:<len>`.
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-/// A store for raw payloads.
-pub trait BlobStore: Send + Sync {
-    /// Stores every body durably (on return they survive a crash); answers
-    /// their keys, in order.
-    fn put_batch(&self, bodies: &[&[u8]]) -> io::Result<Vec<String>>;
-    /// Reads one body back.
-    fn get(&self, key: &str) -> io::Result<Vec<u8>>;
-    /// Deletes what was stored before `cutoff`; answers how many units
-    /// (segments, objects) went.
-    fn purge_before(&self, cutoff: SystemTime) -> io::Result<usize>;
-}
+use bytes::Bytes;
+
+use super::{split_key, BlobStore};
 
 /// Append-only segment files under one folder. A segment is closed when it
 /// passes `max_segment_bytes`; retention deletes whole closed segments.
 pub struct LocalSegments {
+    inner: Arc<Segments>,
+}
+
+struct Segments {
     dir: PathBuf,
     max_segment_bytes: u64,
     current: Mutex<Segment>,
@@ -52,15 +43,28 @@ impl LocalSegments {
             .unwrap_or(0);
         let current = open_segment(&dir, newest + 1)?;
         Ok(LocalSegments {
-            dir,
-            max_segment_bytes: max_segment_bytes.max(1),
-            current: Mutex::new(current),
+            inner: Arc::new(Segments {
+                dir,
+                max_segment_bytes: max_segment_bytes.max(1),
+                current: Mutex::new(current),
+            }),
         })
     }
 
-    fn segment_path(dir: &Path, number: u64) -> PathBuf {
-        dir.join(format!("seg-{number:012}.blob"))
+    /// Runs blocking file work off the async runtime.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Segments) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|e| io::Error::other(format!("payload store task failed: {e}")))?
     }
+}
+
+fn segment_path(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("seg-{number:012}.blob"))
 }
 
 fn open_segment(dir: &Path, number: u64) -> io::Result<Segment> {
@@ -68,7 +72,7 @@ fn open_segment(dir: &Path, number: u64) -> io::Result<Segment> {
         .create(true)
         .append(true)
         .read(true)
-        .open(LocalSegments::segment_path(dir, number))?;
+        .open(segment_path(dir, number))?;
     let len = file.metadata()?.len();
     // The new file's directory entry must survive a power loss too.
     File::open(dir)?.sync_all()?;
@@ -93,16 +97,12 @@ fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
 }
 
 fn parse_key(key: &str) -> Option<(u64, u64, u64)> {
-    let rest = key.strip_prefix("seg-")?;
-    let mut parts = rest.split(':');
-    let seg = parts.next()?.parse().ok()?;
-    let offset = parts.next()?.parse().ok()?;
-    let len = parts.next()?.parse().ok()?;
-    parts.next().is_none().then_some((seg, offset, len))
+    let (seg, offset, len) = split_key(key, "seg-")?;
+    Some((seg.parse().ok()?, offset, len))
 }
 
-impl BlobStore for LocalSegments {
-    fn put_batch(&self, bodies: &[&[u8]]) -> io::Result<Vec<String>> {
+impl Segments {
+    fn put_batch(&self, bodies: &[Bytes]) -> io::Result<Vec<String>> {
         let mut current = self
             .current
             .lock()
@@ -139,7 +139,7 @@ impl BlobStore for LocalSegments {
     fn get(&self, key: &str) -> io::Result<Vec<u8>> {
         let (seg, offset, len) = parse_key(key)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a local blob key"))?;
-        let file = File::open(Self::segment_path(&self.dir, seg))?;
+        let file = File::open(segment_path(&self.dir, seg))?;
         let mut out = vec![0; len as usize];
         file.read_exact_at(&mut out, offset)?;
         Ok(out)
@@ -166,46 +166,95 @@ impl BlobStore for LocalSegments {
     }
 }
 
+#[async_trait::async_trait]
+impl BlobStore for LocalSegments {
+    fn backend(&self) -> &'static str {
+        "local"
+    }
+
+    async fn put_batch(&self, bodies: Vec<Bytes>) -> io::Result<Vec<String>> {
+        self.blocking(move |s| s.put_batch(&bodies)).await
+    }
+
+    async fn get(&self, key: &str) -> io::Result<Vec<u8>> {
+        let key = key.to_string();
+        self.blocking(move |s| s.get(&key)).await
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Vec<io::Result<Vec<u8>>> {
+        let keys = keys.to_vec();
+        let count = keys.len();
+        match self
+            .blocking(move |s| Ok(keys.iter().map(|k| s.get(k)).collect::<Vec<_>>()))
+            .await
+        {
+            Ok(bodies) => bodies,
+            Err(e) => (0..count)
+                .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
+                .collect(),
+        }
+    }
+
+    async fn purge_before(&self, cutoff: SystemTime) -> io::Result<usize> {
+        self.blocking(move |s| s.purge_before(cutoff)).await
+    }
+
+    async fn check(&self) -> io::Result<()> {
+        self.blocking(|s| {
+            let probe = s.dir.join(".probe");
+            fs::write(&probe, b"ok")?;
+            fs::remove_file(&probe)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn bodies_come_back_byte_for_byte_across_segments_and_reopen() {
+    fn batch(bodies: &[&[u8]]) -> Vec<Bytes> {
+        bodies.iter().map(|b| Bytes::copy_from_slice(b)).collect()
+    }
+
+    #[tokio::test]
+    async fn bodies_come_back_byte_for_byte_across_segments_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalSegments::open(dir.path(), 64).unwrap();
         let a = store
-            .put_batch(&[b"first body", b"", b"{\"x\":1}"])
+            .put_batch(batch(&[b"first body", b"", b"{\"x\":1}"]))
+            .await
             .unwrap();
         let big = vec![7u8; 100];
-        let b = store.put_batch(&[&big]).unwrap();
-        let c = store.put_batch(&[b"after rotation"]).unwrap();
-        assert_eq!(store.get(&a[0]).unwrap(), b"first body");
-        assert_eq!(store.get(&a[1]).unwrap(), b"");
-        assert_eq!(store.get(&a[2]).unwrap(), b"{\"x\":1}");
-        assert_eq!(store.get(&b[0]).unwrap(), big);
+        let b = store.put_batch(batch(&[big.as_slice()])).await.unwrap();
+        let c = store.put_batch(batch(&[b"after rotation"])).await.unwrap();
+        assert_eq!(store.get(&a[0]).await.unwrap(), b"first body");
+        assert_eq!(store.get(&a[1]).await.unwrap(), b"");
+        assert_eq!(store.get(&a[2]).await.unwrap(), b"{\"x\":1}");
+        assert_eq!(store.get(&b[0]).await.unwrap(), big);
         assert_ne!(a[0].split(':').next(), c[0].split(':').next(), "rotated");
         drop(store);
         let reopened = LocalSegments::open(dir.path(), 64).unwrap();
-        assert_eq!(reopened.get(&c[0]).unwrap(), b"after rotation");
-        let d = reopened.put_batch(&[b"new"]).unwrap();
-        assert_eq!(reopened.get(&d[0]).unwrap(), b"new");
-        assert!(reopened.get("seg-x").is_err());
+        assert_eq!(reopened.get(&c[0]).await.unwrap(), b"after rotation");
+        let d = reopened.put_batch(batch(&[b"new"])).await.unwrap();
+        assert_eq!(reopened.get(&d[0]).await.unwrap(), b"new");
+        assert!(reopened.get("seg-x").await.is_err());
     }
 
-    #[test]
-    fn retention_deletes_old_closed_segments_only() {
+    #[tokio::test]
+    async fn retention_deletes_old_closed_segments_only() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalSegments::open(dir.path(), 4).unwrap();
-        let old = store.put_batch(&[b"old-body"]).unwrap();
-        let _ = store.put_batch(&[b"newer"]).unwrap();
+        let old = store.put_batch(batch(&[b"old-body"])).await.unwrap();
+        let _ = store.put_batch(batch(&[b"newer"])).await.unwrap();
         let purged = store
             .purge_before(SystemTime::now() + std::time::Duration::from_secs(60))
+            .await
             .unwrap();
         assert!(purged >= 1);
-        assert!(store.get(&old[0]).is_err());
+        assert!(store.get(&old[0]).await.is_err());
         // The open segment is kept.
-        let kept = store.put_batch(&[b"still here"]).unwrap();
-        assert_eq!(store.get(&kept[0]).unwrap(), b"still here");
+        let kept = store.put_batch(batch(&[b"still here"])).await.unwrap();
+        assert_eq!(store.get(&kept[0]).await.unwrap(), b"still here");
     }
 }
