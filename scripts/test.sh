@@ -20,10 +20,15 @@ cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 step "clippy (browser side, wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
+step "engines: PostgreSQL, Redis, NATS (started when down)"
+"$ROOT/scripts/engines.sh"
+
 step "unit and integration tests"
 # PostgreSQL tests use PLUGBOARD_TEST_POSTGRES_URL (default
-# postgres://postgres@127.0.0.1:5432/postgres) and skip, saying why, when it is
-# unreachable.
+# postgres://postgres@127.0.0.1:5432/postgres), NATS tests
+# PLUGBOARD_TEST_NATS_URL (default nats://127.0.0.1:4222), S3 tests the s3s-fs
+# that setup.sh installed in .tools/s3s; each skips, saying why, when its
+# engine is unreachable.
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --exclude frontend
 else

@@ -3,7 +3,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
+use sea_orm::{ConnectionTrait, DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -32,6 +32,9 @@ pub enum DbError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sea_orm::DbErr),
+    /// The migration lock could not be taken (PostgreSQL).
+    #[error("cannot take the migration lock: {0}")]
+    MigrationLock(#[source] sqlx::Error),
     /// The session table could not be created.
     #[error("session store migration failed: {0}")]
     Sessions(#[source] sqlx::Error),
@@ -95,9 +98,41 @@ pub fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
         .pragma("wal_autocheckpoint", wal::AUTOCHECKPOINT_PAGES.to_string()))
 }
 
-/// Applies every pending migration, ours and the session store's.
+/// Key of the PostgreSQL advisory lock migrations run under.
+const MIGRATION_LOCK: i64 = 0x706c_7567_626f_6172; // "plugboar"
+
+/// Applies every pending migration, ours and the session store's. On
+/// PostgreSQL they run under an advisory lock: replicas starting together
+/// wait for the first one's migrations instead of racing it (the lock goes
+/// with its connection if that replica dies).
 pub async fn migrate(db: &Database) -> Result<(), DbError> {
-    Migrator::up(&db.conn, None).await?;
-    db.sessions.migrate().await.map_err(DbError::Sessions)?;
-    Ok(())
+    let lock = match db.conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let mut conn = db
+                .conn
+                .get_postgres_connection_pool()
+                .acquire()
+                .await
+                .map_err(DbError::MigrationLock)?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *conn)
+                .await
+                .map_err(DbError::MigrationLock)?;
+            Some(conn)
+        }
+        _ => None,
+    };
+    let migrated = async {
+        Migrator::up(&db.conn, None).await?;
+        db.sessions.migrate().await.map_err(DbError::Sessions)
+    }
+    .await;
+    if let Some(mut conn) = lock {
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await;
+    }
+    migrated
 }

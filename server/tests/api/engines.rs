@@ -98,6 +98,19 @@ impl S3Server {
         config.blob_timeout_ms = 2_000;
     }
 
+    /// The same settings as `PLUGBOARD_*` variables, for a real process.
+    pub fn envs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "PLUGBOARD_BLOB_URL",
+                format!("s3://{}/inbound", self.bucket),
+            ),
+            ("PLUGBOARD_BLOB_S3_ENDPOINT", self.endpoint.clone()),
+            ("PLUGBOARD_BLOB_S3_ACCESS_KEY_ID", S3_KEY.into()),
+            ("PLUGBOARD_BLOB_S3_SECRET_ACCESS_KEY", S3_SECRET.into()),
+        ]
+    }
+
     /// Files the server holds under the bucket's `inbound` prefix.
     pub fn objects(&self) -> Vec<PathBuf> {
         fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
@@ -152,16 +165,13 @@ pub async fn nats_url() -> Option<String> {
         .connect(&url)
         .await
     {
-        Ok(client) => {
-            let js = async_nats::jetstream::new(client);
-            match js.query_account().await {
-                Ok(_) => Some(url),
-                Err(e) => {
-                    eprintln!("SKIP (NATS at {url} has no JetStream: {e})");
-                    None
-                }
+        Ok(client) => match client.flush().await {
+            Ok(()) => Some(url),
+            Err(e) => {
+                eprintln!("SKIP (NATS at {url} does not answer: {e})");
+                None
             }
-        }
+        },
         Err(e) => {
             eprintln!("SKIP (NATS unreachable at {url}: {e})");
             None
@@ -213,4 +223,71 @@ impl Drop for NatsServer {
 /// A free loopback port nobody listens on (yet).
 pub fn unused_port() -> u16 {
     free_port()
+}
+
+/// A fresh PostgreSQL database for real processes, dropped with this.
+pub struct PgDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates it, or `None` (reason printed) when PostgreSQL is unreachable.
+    pub async fn create() -> Option<Self> {
+        use sqlx::{Connection, Executor};
+        let admin_url = std::env::var("PLUGBOARD_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut admin = match tokio::time::timeout(
+            Duration::from_secs(5),
+            sqlx::PgConnection::connect(&admin_url),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                eprintln!("SKIP (PostgreSQL unreachable at {admin_url}: {e})");
+                return None;
+            }
+            Err(_) => {
+                eprintln!("SKIP (PostgreSQL at {admin_url} did not answer in 5 s)");
+                return None;
+            }
+        };
+        let name = format!("plugboard_replicas_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create database");
+        let (base, _) = admin_url.rsplit_once('/').expect("a database path");
+        Some(PgDatabase {
+            url: format!("{base}/{name}"),
+            admin_url: admin_url.clone(),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async move {
+                    use sqlx::{Connection, Executor};
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = c
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
 }

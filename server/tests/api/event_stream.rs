@@ -76,14 +76,13 @@ async fn messages(url: &str, stream: &str, subject: &str) -> Vec<(String, Value)
 
 async fn outbox_rows_reach_jetstream_once_each(app: TestApp) {
     let url = app.config.nats_url.as_ref().unwrap().0.clone();
+    // The test's database holds this one merchant.
     let (pos, merchant) = menu_merchant(&app).await;
     let event = pos.deliver("menu", MENU, "nats-1").await;
     assert_eq!(event["status"], "processed", "{event}");
     assert!(relayed(&app).await, "the relay passed every outbox row");
     let expected = app
-        .count(&format!(
-            "SELECT COUNT(*) FROM outbox WHERE topic = 'catalog.commands' AND CAST(merchant_id AS TEXT) = '{merchant}'"
-        ))
+        .count("SELECT COUNT(*) FROM outbox WHERE topic = 'catalog.commands'")
         .await;
     assert!(expected >= 1);
     let subject = format!("plugboard.catalog.commands.{merchant}");

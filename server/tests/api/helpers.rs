@@ -164,8 +164,14 @@ impl TestApp {
     /// A second server process on the same database, key file and config,
     /// as a deployment with several processes has.
     pub async fn sibling(&self) -> TestApp {
+        self.sibling_with(|_| {}).await
+    }
+
+    /// A sibling with a config tweak.
+    pub async fn sibling_with(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = self.config.clone();
+        tweak(&mut config);
         // Same database (the SQLite file lives in the first one's directory).
         config.database_url = Some(self.config.database_url());
         config.demo_data = false;

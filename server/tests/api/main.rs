@@ -21,6 +21,7 @@ mod partner_webhooks;
 mod payload_store;
 mod payments;
 mod platform;
+mod replicas;
 mod retention;
 mod scripts;
 mod support;

@@ -80,7 +80,7 @@ async fn a_second_replica_processes_shows_and_replays_what_the_first_stored() {
     let Some(a) = TestApp::postgres_s3(|c| c.inbound_processing = false).await else {
         return;
     };
-    let b = a.sibling().await;
+    let b = a.sibling_with(|c| c.inbound_processing = true).await;
     let pos = Pos::new(&a).await;
     let loc = pos.m.location("Senopati").await;
     // Stored through A (which does not process), into S3, not the disk.

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use entity::{delivery, delivery_attempt, order, webhook_endpoint};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -177,16 +177,22 @@ pub async fn enqueue_for_event<C: ConnectionTrait>(
     Ok(ids)
 }
 
-/// Claims up to `limit` due deliveries with one UPDATE (the claim's expiry,
-/// unique to this call, tells which rows this caller won). A delivery waits
-/// while an earlier one of the same order to the same receiver is still
-/// pending, so one order's deliveries arrive in order.
+/// Claims up to `limit` due deliveries, with a claim that expires after
+/// [`CLAIM`] (a crashed worker's deliveries are taken over then). A
+/// delivery waits while an earlier one of the same order to the same
+/// receiver is still pending, so one order's deliveries arrive in order,
+/// whichever replica sends them.
+///
+/// On PostgreSQL one statement picks and claims the rows with
+/// `FOR UPDATE SKIP LOCKED`, so replicas' workers each get other rows. On
+/// SQLite (one process) a read, then one guarded UPDATE whose claim
+/// expiry, unique to this call, tells which rows this caller won.
 pub async fn claim_due<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<delivery::Model>> {
     let now = entity::now();
     let free = delivery::Column::ClaimedUntil
         .is_null()
         .or(delivery::Column::ClaimedUntil.lt(now));
-    let candidates: Vec<Uuid> = delivery::Entity::find()
+    let due = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::Id)
         .filter(delivery::Column::Status.eq(delivery::status::PENDING))
@@ -202,20 +208,31 @@ pub async fn claim_due<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<
                       AND earlier.provider = deliveries.provider)))",
         ))
         .order_by_asc(delivery::Column::NextAttemptAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
+        .limit(limit);
+    let token =
+        now + CLAIM + time::Duration::nanoseconds(i64::from(rand::random::<u32>() % 1_000_000));
+    let take = |ids: sea_orm::sea_query::SimpleExpr| {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::ClaimedUntil, Expr::value(Some(token)))
+            .filter(ids)
+            .filter(delivery::Column::Status.eq(delivery::status::PENDING))
+            .filter(free.clone())
+    };
+    if db.get_database_backend() == DbBackend::Postgres {
+        let picked = due
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_query();
+        let mut claimed = take(delivery::Column::Id.in_subquery(picked))
+            .exec_with_returning(db)
+            .await?;
+        claimed.sort_by_key(|d| d.id);
+        return Ok(claimed);
+    }
+    let candidates: Vec<Uuid> = due.into_tuple().all(db).await?;
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let token =
-        now + CLAIM + time::Duration::nanoseconds(i64::from(rand::random::<u32>() % 1_000_000));
-    delivery::Entity::update_many()
-        .col_expr(delivery::Column::ClaimedUntil, Expr::value(Some(token)))
-        .filter(delivery::Column::Id.is_in(candidates.clone()))
-        .filter(delivery::Column::Status.eq(delivery::status::PENDING))
-        .filter(free)
+    take(delivery::Column::Id.is_in(candidates.clone()))
         .exec(db)
         .await?;
     Ok(delivery::Entity::find()

@@ -262,6 +262,13 @@ impl BlobStore for S3Objects {
     }
 
     async fn check(&self) -> io::Result<()> {
+        // A listing fails on a missing bucket even where a PUT would not
+        // (some servers create it on write).
+        let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
+        self.store
+            .list_with_delimiter(prefix.as_ref())
+            .await
+            .map_err(to_io)?;
         let probe = self.path(PROBE);
         self.store
             .put(&probe, PutPayload::from_static(b"ok"))

@@ -19,10 +19,10 @@ mod writer;
 use std::sync::Arc;
 
 use entity::inbound_event;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -86,6 +86,77 @@ impl Failure {
 /// The family of `POST /v1/integrations/{slug}/webhook` deliveries.
 pub const PARTNER_FAMILY: &str = "partner";
 
+/// Claims up to `limit` waiting events for this process, with a claim
+/// that expires after [`CLAIM_SECS`] (a crashed process's events are taken
+/// over then). The expiry, unique to this call, tells which rows it won.
+///
+/// On PostgreSQL one statement picks and claims the rows with
+/// `FOR UPDATE SKIP LOCKED`: replicas claiming at the same moment each get
+/// other rows instead of queueing on the same ones. SQLite has one writer:
+/// a plain read, then a guarded UPDATE at the write gate.
+async fn claim(
+    db: &DatabaseConnection,
+    pipeline: &Pipeline,
+    limit: u64,
+) -> AppResult<Vec<inbound_event::Model>> {
+    let now = entity::now();
+    let free = inbound_event::Column::ClaimedUntil
+        .is_null()
+        .or(inbound_event::Column::ClaimedUntil.lt(now));
+    let token = now
+        + time::Duration::seconds(CLAIM_SECS)
+        + time::Duration::microseconds(i64::from(rand::random::<u32>() % 1_000_000));
+    let waiting = inbound_event::Entity::find()
+        .select_only()
+        .column(inbound_event::Column::Id)
+        .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
+        .filter(free.clone())
+        .order_by_asc(inbound_event::Column::Id)
+        .limit(limit);
+    let take = |ids: sea_orm::sea_query::SimpleExpr| {
+        inbound_event::Entity::update_many()
+            .col_expr(
+                inbound_event::Column::ClaimedUntil,
+                Expr::value(Some(token)),
+            )
+            .col_expr(
+                inbound_event::Column::Attempts,
+                Expr::col(inbound_event::Column::Attempts).add(1),
+            )
+            .filter(ids)
+            .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
+            .filter(free.clone())
+    };
+    if db.get_database_backend() == DbBackend::Postgres {
+        let picked = waiting
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_query();
+        let mut claimed = take(inbound_event::Column::Id.in_subquery(picked))
+            .exec_with_returning(db)
+            .await?;
+        claimed.sort_by_key(|e| e.id);
+        return Ok(claimed);
+    }
+    let ids: Vec<Uuid> = waiting.into_tuple().all(db).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let claim_guard = match &pipeline.gate {
+        Some(g) => Some(g.background().await),
+        None => None,
+    };
+    take(inbound_event::Column::Id.is_in(ids.clone()))
+        .exec(db)
+        .await?;
+    drop(claim_guard);
+    Ok(inbound_event::Entity::find()
+        .filter(inbound_event::Column::Id.is_in(ids))
+        .filter(inbound_event::Column::ClaimedUntil.eq(token))
+        .order_by_asc(inbound_event::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Processes up to `limit` received events; answers how many were handled.
 ///
 /// The batch is claimed with one UPDATE (the claim's expiry time, unique to
@@ -102,51 +173,10 @@ pub async fn process_batch(
     limit: u64,
 ) -> AppResult<usize> {
     let started = std::time::Instant::now();
-    let now = entity::now();
-    let free = inbound_event::Column::ClaimedUntil
-        .is_null()
-        .or(inbound_event::Column::ClaimedUntil.lt(now));
-    let ids: Vec<Uuid> = inbound_event::Entity::find()
-        .select_only()
-        .column(inbound_event::Column::Id)
-        .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
-        .filter(free.clone())
-        .order_by_asc(inbound_event::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
+    let claimed = claim(db, pipeline, limit).await?;
+    if claimed.is_empty() {
         return Ok(0);
     }
-    let token = now
-        + time::Duration::seconds(CLAIM_SECS)
-        + time::Duration::microseconds(i64::from(rand::random::<u32>() % 1_000_000));
-    let claim_guard = match &pipeline.gate {
-        Some(g) => Some(g.background().await),
-        None => None,
-    };
-    inbound_event::Entity::update_many()
-        .col_expr(
-            inbound_event::Column::ClaimedUntil,
-            Expr::value(Some(token)),
-        )
-        .col_expr(
-            inbound_event::Column::Attempts,
-            Expr::col(inbound_event::Column::Attempts).add(1),
-        )
-        .filter(inbound_event::Column::Id.is_in(ids.clone()))
-        .filter(inbound_event::Column::Status.eq(inbound_event::status::RECEIVED))
-        .filter(free)
-        .exec(db)
-        .await?;
-    drop(claim_guard);
-    let claimed = inbound_event::Entity::find()
-        .filter(inbound_event::Column::Id.is_in(ids))
-        .filter(inbound_event::Column::ClaimedUntil.eq(token))
-        .order_by_asc(inbound_event::Column::Id)
-        .all(db)
-        .await?;
     let claimed_at = started.elapsed();
     // Read and plan outside the write transaction; then write, in turns at
     // the write gate.
