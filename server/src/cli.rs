@@ -69,6 +69,12 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Rebuild the Redis views (item availability, store status) from the
+    /// database.
+    Views {
+        #[command(subcommand)]
+        command: ViewsCommand,
+    },
     /// Measure Plugboard on this machine (loopback only, bounded).
     Bench {
         #[command(subcommand)]
@@ -126,6 +132,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         workers: usize,
     },
+}
+
+/// `plugboard views …`
+#[derive(Debug, Subcommand)]
+pub enum ViewsCommand {
+    /// Rewrite every location's views in Redis from the database.
+    Rebuild,
 }
 
 /// `plugboard events …`
@@ -295,6 +308,26 @@ impl Cli {
             Command::Keys { command } => keys_cmd(config, command).await,
             Command::PlatformSecrets { command } => platform_secrets(config, command).await,
             Command::Scripts { command } => crate::scripts_cmd::run(config, command).await,
+            Command::Views {
+                command: ViewsCommand::Rebuild,
+            } => {
+                let Some(url) = config.redis_url.clone() else {
+                    return Err(CliError::Usage(
+                        "views rebuild needs redis_url (PLUGBOARD_REDIS_URL)".into(),
+                    ));
+                };
+                let database = db::connect(&config).await?;
+                db::migrate(&database).await?;
+                let views = crate::views::RedisViews::connect(&url)
+                    .await
+                    .map_err(CliError::Usage)?;
+                let n = views
+                    .rebuild(&database.conn)
+                    .await
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+                println!("rebuilt the views of {n} locations");
+                Ok(())
+            }
             Command::Events {
                 command:
                     EventsCommand::Tail {

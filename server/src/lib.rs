@@ -21,6 +21,7 @@ pub mod session_store;
 pub mod startup;
 pub mod stream;
 pub mod telemetry;
+pub mod views;
 pub mod wal;
 
 pub use config::Config;

@@ -144,7 +144,23 @@ impl Application {
         if let (Some(nats), true) = (&nats, workers) {
             crate::stream::relay::spawn(
                 database.conn.clone(),
+                crate::stream::relay::NATS,
                 Arc::new(crate::stream::nats::JetStream::new(nats)),
+            );
+        }
+        let views = match &config.redis_url {
+            Some(url) => Some(
+                crate::views::RedisViews::connect(url)
+                    .await
+                    .map_err(StartupError::Live)?,
+            ),
+            None => None,
+        };
+        if let (Some(views), true) = (&views, workers) {
+            crate::stream::relay::spawn(
+                database.conn.clone(),
+                crate::views::VIEWS,
+                Arc::new(views.clone()),
             );
         }
         let probes = crate::api::health::Probes {
@@ -198,7 +214,8 @@ impl Application {
         );
         let mut router = router
             .merge(health)
-            .merge(crate::inbound::routes::routes(inbound));
+            .merge(crate::inbound::routes::routes(inbound))
+            .layer(axum::Extension(crate::views::Views(views)));
         if let Some(fakes) = fakes {
             router = router.nest("/_fakes", fakes);
         }

@@ -2,6 +2,7 @@
 //! managing how inbound webhooks are attributed and looking at what came in.
 use app::domain::inbound::connections;
 use app::domain::AppState;
+use app::error::AppError;
 use app::model::{
     InboundEventSummary, ProviderConnection, ProviderConnectionCreated, ProviderConnectionInput,
     StoreMapping,
@@ -144,6 +145,37 @@ pub async fn location_catalog(
         app::domain::inbound::read_models::location_catalog(&state.db, auth.merchant_id, id)
             .await?,
     ))
+}
+
+/// A location's item availability and open/closed status, from the Redis
+/// views (kept current from the canonical events) when `redis_url` is set,
+/// else from the database.
+#[utoipa::path(get, path = "/v1/locations/{id}/availability", tag = "inbound",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Location id")),
+    responses((status = 200, description = "The view", body = crate::views::Availability),
+              (status = 404, description = "No such location", body = ErrorBody),
+              (status = 503, description = "Redis or the database does not answer", body = ErrorBody)))]
+pub async fn availability(
+    State(state): State<AppState>,
+    axum::Extension(views): axum::Extension<crate::views::Views>,
+    auth: MerchantAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<crate::views::Availability>, ApiError> {
+    entity::location::Entity::find_for_merchant(&state.db, auth.merchant_id, id)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| AppError::NotFound("No such location.".into()))?;
+    let view = match &views.0 {
+        Some(redis) => redis.read(id).await,
+        None => crate::views::from_database(&state.db, id).await,
+    };
+    view.map(Json).map_err(|e| {
+        tracing::warn!(error = %e, "availability view unreadable");
+        ApiError(AppError::Unavailable(
+            "The availability view cannot be read right now; retry later.".into(),
+        ))
+    })
 }
 
 /// Runs a failed delivery through the pipeline again (after a mapping

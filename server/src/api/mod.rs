@@ -88,6 +88,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inbound::map_store, inbound::store_mappings))
         .routes(routes!(inbound::events))
         .routes(routes!(inbound::location_catalog))
+        .routes(routes!(inbound::availability))
         .routes(routes!(inbound::replay))
         .routes(routes!(inbound::map_item, inbound::item_mappings))
         .routes(routes!(inbound::map_variant, inbound::variant_mappings))

@@ -1,5 +1,7 @@
-//! The outbox relay: publishes every outbox row to the event stream, in id
-//! order, past the `nats-relay` cursor in `outbox_cursors`.
+//! The outbox relay: hands outbox rows to a sink behind [`EventStream`], in
+//! id order, past one consumer's cursor in `outbox_cursors`: `nats-relay`
+//! publishes every row to NATS JetStream, `redis-views` keeps the Redis
+//! views current (`crate::views`).
 //!
 //! One replica relays at a time. On PostgreSQL the relay holds the cursor
 //! row with `SELECT … FOR UPDATE SKIP LOCKED` while it publishes a batch:
@@ -24,8 +26,20 @@ use sea_orm::{
 
 use super::{EventStream, StreamError};
 
-/// This consumer's name in `outbox_cursors`.
-pub const CONSUMER: &str = "nats-relay";
+/// One reader of the outbox with its own cursor.
+#[derive(Clone, Copy, Debug)]
+pub struct Consumer {
+    /// Its row in `outbox_cursors`.
+    pub name: &'static str,
+    /// The topics it reads; empty: every topic.
+    pub topics: &'static [&'static str],
+}
+
+/// The relay to NATS JetStream: every topic.
+pub const NATS: Consumer = Consumer {
+    name: "nats-relay",
+    topics: &[],
+};
 /// Rows published per batch.
 const BATCH: u64 = 500;
 /// How old a row must be before the cursor passes it on PostgreSQL.
@@ -58,26 +72,27 @@ pub enum Round {
 /// Publishes the next batch past the cursor.
 pub async fn run_once(
     db: &DatabaseConnection,
+    consumer: Consumer,
     stream: &dyn EventStream,
 ) -> Result<Round, RelayError> {
-    ensure_cursor(db).await?;
+    ensure_cursor(db, consumer.name).await?;
     if db.get_database_backend() != DbBackend::Postgres {
         // SQLite: one process, no transaction held across the publish (a
         // read transaction could not be upgraded to the cursor's write once
         // another writer committed).
-        let Some(cursor) = outbox_cursor::Entity::find_by_id(CONSUMER.to_string())
+        let Some(cursor) = outbox_cursor::Entity::find_by_id(consumer.name.to_string())
             .one(db)
             .await?
         else {
             return Ok(Round::Busy);
         };
-        return relay_batch(db, stream, cursor.last_id, false).await;
+        return relay_batch(db, consumer, stream, cursor.last_id, false).await;
     }
     let txn = db.begin().await?;
     // A relay that hangs while holding the cursor loses it.
     txn.execute_unprepared("SET LOCAL idle_in_transaction_session_timeout = '60s'")
         .await?;
-    let cursor = outbox_cursor::Entity::find_by_id(CONSUMER.to_string())
+    let cursor = outbox_cursor::Entity::find_by_id(consumer.name.to_string())
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .one(&txn)
         .await?;
@@ -85,7 +100,7 @@ pub async fn run_once(
         txn.rollback().await?;
         return Ok(Round::Busy);
     };
-    let round = relay_batch(&txn, stream, cursor.last_id, true).await?;
+    let round = relay_batch(&txn, consumer, stream, cursor.last_id, true).await?;
     txn.commit().await?;
     Ok(round)
 }
@@ -94,6 +109,7 @@ pub async fn run_once(
 /// from `after`: a second relay can never move it backwards).
 async fn relay_batch<C: ConnectionTrait>(
     db: &C,
+    consumer: Consumer,
     stream: &dyn EventStream,
     after: i64,
     settle: bool,
@@ -102,6 +118,9 @@ async fn relay_batch<C: ConnectionTrait>(
         .filter(outbox::Column::Id.gt(after))
         .order_by_asc(outbox::Column::Id)
         .limit(BATCH);
+    if !consumer.topics.is_empty() {
+        rows = rows.filter(outbox::Column::Topic.is_in(consumer.topics.iter().copied()));
+    }
     if settle {
         rows = rows.filter(outbox::Column::CreatedAt.lt(entity::now() - SETTLE));
     }
@@ -113,7 +132,7 @@ async fn relay_batch<C: ConnectionTrait>(
     let moved = outbox_cursor::Entity::update_many()
         .col_expr(outbox_cursor::Column::LastId, Expr::value(last))
         .col_expr(outbox_cursor::Column::UpdatedAt, Expr::value(entity::now()))
-        .filter(outbox_cursor::Column::Consumer.eq(CONSUMER))
+        .filter(outbox_cursor::Column::Consumer.eq(consumer.name))
         .filter(outbox_cursor::Column::LastId.eq(after))
         .exec(db)
         .await?;
@@ -124,22 +143,8 @@ async fn relay_batch<C: ConnectionTrait>(
     })
 }
 
-/// Outbox rows the relay has not published yet (readiness, docs).
-pub async fn backlog<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
-    let last = outbox_cursor::Entity::find_by_id(CONSUMER.to_string())
-        .one(db)
-        .await?
-        .map(|c| c.last_id)
-        .unwrap_or(0);
-    outbox::Entity::find()
-        .filter(outbox::Column::Id.gt(last))
-        .count(db)
-        .await
-}
-
-async fn ensure_cursor(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if outbox_cursor::Entity::find_by_id(CONSUMER.to_string())
+async fn ensure_cursor(db: &DatabaseConnection, name: &str) -> Result<(), DbErr> {
+    if outbox_cursor::Entity::find_by_id(name.to_string())
         .one(db)
         .await?
         .is_some()
@@ -147,7 +152,7 @@ async fn ensure_cursor(db: &DatabaseConnection) -> Result<(), DbErr> {
         return Ok(());
     }
     let insert = outbox_cursor::Entity::insert(outbox_cursor::ActiveModel {
-        consumer: Set(CONSUMER.into()),
+        consumer: Set(name.into()),
         last_id: Set(0),
         updated_at: Set(entity::now()),
     })
@@ -164,13 +169,13 @@ async fn ensure_cursor(db: &DatabaseConnection) -> Result<(), DbErr> {
     }
 }
 
-/// Starts the relay loop of this process.
-pub fn spawn(db: DatabaseConnection, stream: Arc<dyn EventStream>) {
+/// Starts `consumer`'s relay loop in this process.
+pub fn spawn(db: DatabaseConnection, consumer: Consumer, stream: Arc<dyn EventStream>) {
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(500);
         let mut failing = false;
         loop {
-            match run_once(&db, stream.as_ref()).await {
+            match run_once(&db, consumer, stream.as_ref()).await {
                 Ok(Round::Published(n)) => {
                     if failing {
                         tracing::info!(

@@ -165,6 +165,8 @@ async fn openapi_describes_every_json_route() {
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/healthz",
+        "/readyz",
+        "/v1/locations/{id}/availability",
         "/v1/integrations/catalog",
         "/v1/integrations/catalog/{slug}",
         "/v1/me",

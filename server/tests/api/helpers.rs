@@ -387,6 +387,9 @@ impl TestApp {
         if let Some(url) = &self.config.nats_url {
             cmd.env("PLUGBOARD_NATS_URL", &url.0);
         }
+        if let Some(url) = &self.config.redis_url {
+            cmd.env("PLUGBOARD_REDIS_URL", &url.0);
+        }
         let mut child = cmd.spawn().expect("run plugboard");
         if let Some(input) = stdin {
             child

@@ -26,4 +26,5 @@ mod retention;
 mod scripts;
 mod support;
 mod tokens;
+mod views;
 mod webhooks;

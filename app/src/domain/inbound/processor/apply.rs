@@ -189,7 +189,7 @@ pub(super) async fn apply_into<C: ConnectionTrait>(
                     "currency": currency, "unit": unit, "available": available}),
                 );
                 bulk.emit(event, "catalog.events", "event", item_id.to_string(),
-                    json!({"type": "CatalogItemUpserted", "item_id": item_id, "location_id": location}));
+                    json!({"type": "CatalogItemUpserted", "item_id": item_id, "location_id": location, "available": available}));
                 bulk.emit(
                     event,
                     "pricing.events",
