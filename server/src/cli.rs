@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `users`, `tokens`, `keys`,
-//! `platform-secrets`, `catalog`, `scripts`, `bench`.
+//! `platform-secrets`, `catalog`, `scripts`, `events`, `views`,
+//! `copy-install`, `bench`.
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +75,14 @@ pub enum Command {
     Views {
         #[command(subcommand)]
         command: ViewsCommand,
+    },
+    /// Copy this install (every table and raw payload) into an empty one,
+    /// e.g. the embedded default into PostgreSQL + S3 (docs/scaling.md).
+    CopyInstall {
+        /// The new install's config file (read alone: `PLUGBOARD_*`
+        /// variables configure this, the source, install).
+        #[arg(long)]
+        to: PathBuf,
     },
     /// Measure Plugboard on this machine (loopback only, bounded).
     Bench {
@@ -213,6 +222,9 @@ pub enum KeysCommand {
     /// Re-encrypt every stored secret with the current primary key (after
     /// putting a new key first in `encryption_keys`).
     Reseal,
+    /// Print this install's keys as an `encryption_keys` value (for moving
+    /// to PostgreSQL, where every process reads them from that setting).
+    Export,
     /// Print a new random key as an `encryption_keys` entry.
     Generate {
         /// The key id.
@@ -267,6 +279,8 @@ pub enum CliError {
     App(#[from] app::error::AppError),
     #[error(transparent)]
     Keys(#[from] crate::keys::KeyError),
+    #[error("copy-install: {0}")]
+    Copy(#[from] crate::copy_install::CopyError),
     #[error("{0}")]
     Usage(String),
 }
@@ -302,6 +316,7 @@ impl Cli {
                 println!("database is up to date");
                 Ok(())
             }
+            Command::CopyInstall { to } => copy_install(&config, &to).await,
             Command::Users { command } => users(config, command).await,
             Command::Tokens { command } => tokens_cmd(config, command).await,
             Command::Catalog { command } => catalog(config, command).await,
@@ -481,8 +496,38 @@ async fn tokens_cmd(config: Config, command: TokensCommand) -> Result<(), CliErr
     }
 }
 
+async fn copy_install(source: &Config, to: &std::path::Path) -> Result<(), CliError> {
+    let target = Config::from_file(to)?;
+    let report = crate::copy_install::run(source, &target).await?;
+    let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
+    for (table, n) in &report.tables {
+        println!("{table:<28} {n:>10} rows");
+    }
+    println!(
+        "copied {rows} rows in {} tables and {} payloads ({} bytes, {} → {}) into {}",
+        report.tables.len(),
+        report.payloads,
+        report.payload_bytes,
+        report.source_blobs,
+        report.target_blobs,
+        crate::config::redact_url(&target.database_url()),
+    );
+    if report.payloads_missing > 0 {
+        println!(
+            "{} events had no payload left in the source (purged by retention); their rows were copied",
+            report.payloads_missing
+        );
+    }
+    println!("sign-in sessions were not copied: people sign in again on the new install");
+    Ok(())
+}
+
 async fn keys_cmd(config: Config, command: KeysCommand) -> Result<(), CliError> {
     match command {
+        KeysCommand::Export => {
+            println!("{}", crate::keys::to_list(&crate::keys::load(&config)?));
+            Ok(())
+        }
         KeysCommand::Generate { id } => {
             println!("{}", crate::keys::generate_entry(&id));
             Ok(())

@@ -336,6 +336,24 @@ impl Config {
         Ok(config)
     }
 
+    /// Loads defaults, then `path` only: the environment's `PLUGBOARD_*`
+    /// variables are not read (they configure this process, not the other
+    /// install that `copy-install --to` names).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        if !path.is_file() {
+            return Err(ConfigError::Invalid(vec![format!(
+                "config file {} does not exist",
+                path.display()
+            )]));
+        }
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file_exact(path))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// The names of every setting (the TOML keys; upper-cased, with the
     /// `PLUGBOARD_` prefix, the environment variables).
     pub fn keys() -> Vec<String> {

@@ -138,6 +138,30 @@ pub fn load(config: &Config) -> Result<KeyRing, KeyError> {
     Ok(ring)
 }
 
+/// The ring as an `encryption_keys` value, primary first: what a
+/// deployment on PostgreSQL sets to read what this ring sealed.
+pub fn to_list(ring: &KeyRing) -> String {
+    let primary = ring.primary_id();
+    std::iter::once(primary)
+        .chain(ring.ids().filter(|id| *id != primary))
+        .filter_map(|id| ring.key(id).map(|k| format!("{id}={}", k.to_base64())))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The ids of `wanted`'s keys that `ring` lacks or holds with other key
+/// material.
+pub fn missing(wanted: &KeyRing, ring: &KeyRing) -> Vec<String> {
+    wanted
+        .ids()
+        .filter(|id| {
+            let theirs = ring.key(id).map(SecretKey::to_base64);
+            theirs != wanted.key(id).map(SecretKey::to_base64)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// Reloads the embedded key file when it changes (every few seconds), so a
 /// running server picks up `plugboard keys rotate` without a restart.
 pub fn watch_file(config: &Config, shared: std::sync::Arc<entity::crypto::SharedKeyRing>) {
@@ -201,6 +225,30 @@ pub fn generate_entry(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ring_round_trips_through_its_list_and_missing_keys_are_named() {
+        let list = format!("{},{}", generate_entry("k2"), generate_entry("k1"));
+        let ring = parse_list(&list).unwrap();
+        assert_eq!(to_list(&ring), list);
+        assert!(missing(&ring, &parse_list(&to_list(&ring)).unwrap()).is_empty());
+        let other = parse_list(&format!(
+            "{},{}",
+            generate_entry("k3"),
+            list.split(',').nth(1).unwrap()
+        ))
+        .unwrap();
+        // k1 is shared; k2 is absent from `other`.
+        assert_eq!(missing(&ring, &other), vec!["k2".to_string()]);
+        // Same id, other material: named too.
+        let clash = parse_list(&format!(
+            "{},{}",
+            generate_entry("k2"),
+            list.split(',').nth(1).unwrap()
+        ))
+        .unwrap();
+        assert_eq!(missing(&ring, &clash), vec!["k2".to_string()]);
+    }
 
     #[test]
     fn lists_parse_with_the_first_key_primary() {

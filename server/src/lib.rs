@@ -8,6 +8,7 @@ pub mod bench_scripts;
 pub mod bench_wrk;
 pub mod cli;
 pub mod config;
+pub mod copy_install;
 pub mod csrf;
 pub mod db;
 pub mod delivery;

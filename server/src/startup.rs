@@ -307,7 +307,7 @@ async fn load_catalog(
 /// The payload store: S3-compatible object storage when `blob_url` names
 /// one (checked with a write before the server starts), else segment files
 /// under `data_dir/blobs`.
-async fn open_blobs(config: &Config) -> Result<Arc<dyn BlobStore>, StartupError> {
+pub(crate) async fn open_blobs(config: &Config) -> Result<Arc<dyn BlobStore>, StartupError> {
     let Some(settings) = config.blob_s3() else {
         let dir = config.data_dir.join("blobs");
         return Ok(Arc::new(

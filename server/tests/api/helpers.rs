@@ -161,6 +161,13 @@ impl TestApp {
         Some(app)
     }
 
+    /// A server on a config the test made itself (its database, keys and
+    /// payload store already set).
+    pub async fn on_config(config: Config) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start(config, data_dir, None, bind().await).await
+    }
+
     /// A second server process on the same database, key file and config,
     /// as a deployment with several processes has.
     pub async fn sibling(&self) -> TestApp {

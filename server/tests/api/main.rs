@@ -10,6 +10,7 @@ mod receiver;
 mod accounts;
 mod catalog;
 mod cli;
+mod copy_install;
 mod event_stream;
 mod health;
 mod installs;

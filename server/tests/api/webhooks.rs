@@ -23,7 +23,7 @@ fn hmac_hex(secret: &[u8], body: &[u8]) -> String {
 }
 
 /// Whether one of the comma-separated `sha256=` signatures matches.
-fn signed_by(header: &str, secret: &str, body: &[u8]) -> bool {
+pub(crate) fn signed_by(header: &str, secret: &str, body: &[u8]) -> bool {
     let want = format!("sha256={}", hmac_hex(secret.as_bytes(), body));
     header.split(',').any(|s| s.trim() == want)
 }
