@@ -11,6 +11,7 @@ mod m20261122_000007_variants;
 mod m20261202_000008_outbound_orders;
 mod m20261202_000009_payments;
 mod m20261202_000010_import_progress;
+mod m20261207_000011_inbound_order;
 
 /// The ordered list of Plugboard migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_outbound_orders::Migration),
             Box::new(m20261202_000009_payments::Migration),
             Box::new(m20261202_000010_import_progress::Migration),
+            Box::new(m20261207_000011_inbound_order::Migration),
         ]
     }
 }

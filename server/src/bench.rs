@@ -47,19 +47,28 @@ pub(crate) fn setup_err(e: impl std::fmt::Display) -> BenchError {
 }
 
 /// Latencies and counts of one phase.
-struct Phase {
-    ok: u64,
-    failed: u64,
-    elapsed: Duration,
-    micros: Vec<u32>,
+#[derive(Default)]
+pub(crate) struct Phase {
+    pub(crate) ok: u64,
+    pub(crate) failed: u64,
+    pub(crate) elapsed: Duration,
+    pub(crate) micros: Vec<u32>,
 }
 
 impl Phase {
-    fn per_sec(&self) -> f64 {
+    /// Adds a phase that ran at the same time (another sender group).
+    pub(crate) fn merge(&mut self, other: Phase) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.micros.extend(other.micros);
+        self.elapsed = self.elapsed.max(other.elapsed);
+    }
+
+    pub(crate) fn per_sec(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn pct(&mut self, p: f64) -> f64 {
+    pub(crate) fn pct(&mut self, p: f64) -> f64 {
         if self.micros.is_empty() {
             return f64::NAN;
         }
@@ -328,7 +337,7 @@ pub(crate) async fn merchant(base: &str) -> Result<(String, String), BenchError>
     Ok((token, location))
 }
 
-async fn connect(base: &str) -> Result<Target, BenchError> {
+pub(crate) async fn connect(base: &str) -> Result<Target, BenchError> {
     let (token, location) = merchant(base).await?;
     let api = reqwest::Client::new();
     let post = |path: &str, body: Value| {
@@ -363,7 +372,7 @@ async fn connect(base: &str) -> Result<Target, BenchError> {
     })
 }
 
-async fn closed_loop(
+pub(crate) async fn closed_loop(
     client: &reqwest::Client,
     target: &Arc<Target>,
     concurrency: usize,

@@ -144,35 +144,7 @@ async fn measure(
 
     // 2. Throughput of the workers.
     let database = crate::db::connect(&db_config).await.map_err(setup_err)?;
-    let merchant_id = entity::webhook_endpoint::Entity::find_by_id(endpoint)
-        .one(&database.conn)
-        .await
-        .map_err(setup_err)?
-        .ok_or_else(|| BenchError::Setup("endpoint vanished".into()))?
-        .merchant_id;
-    let body = br#"{"event":"order.ready","orderId":"bench","status":"READY"}"#.to_vec();
-    let txn = database.conn.begin().await.map_err(setup_err)?;
-    let mut ids = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let d = deliveries::enqueue(
-            &txn,
-            NewDelivery {
-                merchant_id,
-                location_id: None,
-                target: delivery::target::WEBHOOK,
-                endpoint_id: Some(endpoint),
-                provider: None,
-                event_type: "order.ready".into(),
-                order_id: None,
-                body: body.clone(),
-                inline: false,
-            },
-        )
-        .await
-        .map_err(setup_err)?;
-        ids.push(d.id);
-    }
-    txn.commit().await.map_err(setup_err)?;
+    let ids = queue_deliveries(&database.conn, endpoint, count).await?;
     let queued_at = Instant::now();
     let limit = queued_at + Duration::from_secs(120);
     let first = *ids.first().unwrap_or(&uuid::Uuid::nil());
@@ -214,7 +186,46 @@ async fn measure(
 }
 
 /// A receiver on loopback that answers 200 `{}` and counts requests.
-async fn receiver() -> Result<(Arc<AtomicU64>, String), BenchError> {
+/// Queues `count` webhook deliveries to `endpoint` in one transaction, as
+/// due now; answers their ids, in order.
+pub(crate) async fn queue_deliveries(
+    db: &sea_orm::DatabaseConnection,
+    endpoint: uuid::Uuid,
+    count: u64,
+) -> Result<Vec<uuid::Uuid>, BenchError> {
+    let merchant_id = entity::webhook_endpoint::Entity::find_by_id(endpoint)
+        .one(db)
+        .await
+        .map_err(setup_err)?
+        .ok_or_else(|| BenchError::Setup("endpoint vanished".into()))?
+        .merchant_id;
+    let body = br#"{"event":"order.ready","orderId":"bench","status":"READY"}"#.to_vec();
+    let txn = db.begin().await.map_err(setup_err)?;
+    let mut ids = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let d = deliveries::enqueue(
+            &txn,
+            NewDelivery {
+                merchant_id,
+                location_id: None,
+                target: delivery::target::WEBHOOK,
+                endpoint_id: Some(endpoint),
+                provider: None,
+                event_type: "order.ready".into(),
+                order_id: None,
+                body: body.clone(),
+                inline: false,
+            },
+        )
+        .await
+        .map_err(setup_err)?;
+        ids.push(d.id);
+    }
+    txn.commit().await.map_err(setup_err)?;
+    Ok(ids)
+}
+
+pub(crate) async fn receiver() -> Result<(Arc<AtomicU64>, String), BenchError> {
     let count = Arc::new(AtomicU64::new(0));
     let seen = count.clone();
     let router = axum::Router::new().route(

@@ -128,6 +128,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         count: u64,
     },
+    /// Ingest and delivery throughput of one and of two `plugboard serve`
+    /// processes on one PostgreSQL database and one S3 server (s3s-fs).
+    Replicas {
+        /// Replica counts to measure in turn, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        replicas: Vec<usize>,
+        /// Seconds of the ingest phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent senders, spread over the replicas.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Deliveries queued for the delivery phase.
+        #[arg(long, default_value_t = 20_000)]
+        count: u64,
+        /// A PostgreSQL URL whose user may create databases (one per run).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres_url: String,
+        /// The s3s-fs binary (scripts/setup.sh --browser installs it).
+        #[arg(long, default_value = ".tools/s3s/bin/s3s-fs")]
+        s3s_fs: PathBuf,
+    },
     /// JS transformer calls through the sandbox: calls/s and per-call
     /// latency with the shipped Square script.
     Scripts {
@@ -400,6 +422,26 @@ impl Cli {
                 concurrency.clamp(1, 512),
                 count.clamp(1, 200_000),
             )
+            .await
+            .map_err(|e| CliError::Usage(e.to_string())),
+            Command::Bench {
+                command:
+                    BenchCommand::Replicas {
+                        replicas,
+                        seconds,
+                        concurrency,
+                        count,
+                        postgres_url,
+                        s3s_fs,
+                    },
+            } => crate::bench_replicas::run(crate::bench_replicas::ReplicasBench {
+                replicas: replicas.into_iter().map(|n| n.clamp(1, 8)).collect(),
+                seconds: seconds.clamp(1, 120),
+                concurrency: concurrency.clamp(1, 512),
+                count: count.clamp(1, 200_000),
+                postgres_url,
+                s3s_fs,
+            })
             .await
             .map_err(|e| CliError::Usage(e.to_string())),
             Command::Bench {

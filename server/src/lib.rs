@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bench;
 pub mod bench_deliveries;
+pub mod bench_replicas;
 pub mod bench_scripts;
 pub mod bench_wrk;
 pub mod cli;

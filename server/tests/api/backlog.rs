@@ -98,3 +98,117 @@ async fn the_same_item_twice_in_one_group_ends_with_the_latest(app: TestApp) {
     );
     assert_eq!(pos.events().await.len(), 4);
 }
+
+/// Acknowledges `n` menu events on `pos`; answers their ids.
+async fn acknowledge(pos: &Pos<'_>, n: usize, tag: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let body = menu("NG-01", &format!("Nasi goreng {tag} {i}"), "30000");
+        let ack: Value = pos
+            .post("menu", &body, &format!("{tag}-{i}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ack["status"], "accepted", "{ack}");
+        ids.push(ack["event_id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+async fn execute(app: &TestApp, sql: &str) {
+    use sqlx::Connection;
+    let url = app.config.database_url.as_deref().unwrap();
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(sql).execute(&mut c).await.unwrap();
+}
+
+async fn status(pos: &Pos<'_>, id: &str) -> String {
+    let events = pos.events().await;
+    let event = events.iter().find(|e| e["id"] == id).expect("event listed");
+    event["status"].as_str().unwrap().to_string()
+}
+
+/// Replicas share the backlog, yet one provider connection's events are
+/// applied in the order they were received: while another processor
+/// holds an earlier event of a connection, its later events wait (other
+/// connections' events go on); once that holder's claim expires (it
+/// died), they are all processed, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_holds_one_connections_order_across_processors() {
+    let Some(app) = TestApp::postgres_on(bind().await, |c| c.inbound_processing = false).await
+    else {
+        return;
+    };
+    let held = Pos::with(&app, true).await;
+    let other = Pos::with(&app, true).await;
+    let mut locations = Vec::new();
+    for pos in [&held, &other] {
+        let loc = pos.m.location("Antrian").await;
+        pos.map_store("outlet-7", &loc).await;
+        locations.push(loc);
+    }
+    let held_ids = acknowledge(&held, 3, "held").await;
+    let other_ids = acknowledge(&other, 2, "other").await;
+    // Another, live processor holds the first event of `held`.
+    execute(
+        &app,
+        &format!(
+            "UPDATE inbound_events SET claimed_until = now() + interval '10 minutes' WHERE id = '{}'",
+            held_ids[0]
+        ),
+    )
+    .await;
+
+    let mut config = app.config.clone();
+    config.inbound_processing = true;
+    config.demo_data = false;
+    let processor = server::Application::with_listener(config, bind().await)
+        .await
+        .expect("processor builds");
+    tokio::spawn(processor.run_until_stopped());
+
+    for id in &other_ids {
+        assert_eq!(other.settled(id).await["status"], "processed");
+    }
+    // Several of the processor's rounds later, `held` still waits.
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        for id in &held_ids {
+            assert_eq!(
+                status(&held, id).await,
+                "received",
+                "{id} must wait behind the held event"
+            );
+        }
+    }
+
+    // The holder died: its claim expires, and the connection's events are
+    // processed, in the order they came.
+    execute(
+        &app,
+        &format!(
+            "UPDATE inbound_events SET claimed_until = now() - interval '1 second' WHERE id = '{}'",
+            held_ids[0]
+        ),
+    )
+    .await;
+    for id in &held_ids {
+        assert_eq!(held.settled(id).await["status"], "processed");
+    }
+    let out_of_order = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM inbound_events a JOIN inbound_events b \
+             ON a.connection_id = b.connection_id AND a.id < b.id \
+             WHERE a.id IN ('{0}', '{1}', '{2}') AND b.id IN ('{0}', '{1}', '{2}') \
+             AND a.processed_at > b.processed_at",
+            held_ids[0], held_ids[1], held_ids[2]
+        ))
+        .await;
+    assert_eq!(out_of_order, 0, "processed in the order received");
+    let catalog = held.catalog(&locations[0]).await;
+    assert_eq!(
+        catalog["items"][0]["name"], "Nasi goreng held 2",
+        "the last received event wins: {catalog}"
+    );
+}

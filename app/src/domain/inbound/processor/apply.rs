@@ -69,7 +69,12 @@ impl Bulk {
     }
 
     pub(super) async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> AppResult<()> {
-        for chunk in std::mem::take(&mut self.mappings).chunks(CHUNK) {
+        // Rows go in key order: two replicas writing overlapping rows then
+        // take their row locks in the same order, and one waits for the
+        // other instead of both deadlocking.
+        let mut mappings = std::mem::take(&mut self.mappings);
+        mappings.sort_by(|a, b| mapping_key(a).cmp(&mapping_key(b)));
+        for chunk in mappings.chunks(CHUNK) {
             item_mapping::Entity::insert_many(chunk.to_vec())
                 .on_conflict(
                     OnConflict::columns([
@@ -96,7 +101,7 @@ impl Bulk {
             }
             _ => true,
         });
-        items.reverse();
+        items.sort_by(|a, b| item_key(a).cmp(&item_key(b)));
         for chunk in items.chunks(CHUNK) {
             catalog_item::Entity::insert_many(chunk.to_vec())
                 .on_conflict(
@@ -125,6 +130,30 @@ impl Bulk {
         }
         Ok(())
     }
+}
+
+/// The value of a column that is set.
+fn value<T: Into<sea_orm::Value>>(v: &sea_orm::ActiveValue<T>) -> Option<&T> {
+    match v {
+        sea_orm::ActiveValue::Set(x) | sea_orm::ActiveValue::Unchanged(x) => Some(x),
+        sea_orm::ActiveValue::NotSet => None,
+    }
+}
+
+/// The conflict key of a new item mapping, for ordering.
+fn mapping_key(
+    m: &item_mapping::ActiveModel,
+) -> (Option<&uuid::Uuid>, Option<&String>, Option<&String>) {
+    (
+        value(&m.merchant_id),
+        value(&m.provider),
+        value(&m.provider_sku),
+    )
+}
+
+/// The conflict key of an item upsert, for ordering.
+fn item_key(i: &catalog_item::ActiveModel) -> (Option<&uuid::Uuid>, Option<&uuid::Uuid>) {
+    (value(&i.location_id), value(&i.item_id))
 }
 
 pub(super) async fn apply<C: ConnectionTrait>(

@@ -22,7 +22,7 @@ use entity::inbound_event;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -54,6 +54,8 @@ pub const CHUNK_COMMANDS: usize = 500;
 const GROUP: usize = 32;
 /// How long a processor may hold an event before another may take it.
 const CLAIM_SECS: i64 = 60;
+/// Key of the PostgreSQL advisory lock inbound claims are made under.
+const CLAIM_LOCK: i64 = 0x706c_7567_696e_6231; // "pluginb1"
 /// Attempts before an event that keeps erroring is failed.
 const MAX_ATTEMPTS: i32 = 5;
 /// Category given to new items that arrive without one.
@@ -128,12 +130,34 @@ async fn claim(
             .filter(free.clone())
     };
     if db.get_database_backend() == DbBackend::Postgres {
+        // Replicas claim in turns (the claim is one short statement), and
+        // skip the events of any provider connection that another processor
+        // is working on: one connection's events are applied in the order
+        // they were received, whichever replicas process them. A dead
+        // holder's claim expires; then its events and those behind them
+        // are claimed again, in order. (Held events are few: the subquery
+        // is read once, by `ix_inbound_events_claims`.)
+        let held = Expr::cust_with_values(
+            "inbound_events.connection_id NOT IN (SELECT held.connection_id \
+             FROM inbound_events AS held \
+             WHERE held.status = 'received' AND held.claimed_until >= $1)",
+            [now],
+        );
         let picked = waiting
+            .filter(held)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .into_query();
+        let txn = db.begin().await?;
+        txn.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [CLAIM_LOCK.into()],
+        ))
+        .await?;
         let mut claimed = take(inbound_event::Column::Id.in_subquery(picked))
-            .exec_with_returning(db)
+            .exec_with_returning(&txn)
             .await?;
+        txn.commit().await?;
         claimed.sort_by_key(|e| e.id);
         return Ok(claimed);
     }
