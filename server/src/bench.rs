@@ -33,6 +33,9 @@ pub struct InboundBench {
     /// Acknowledge only (no processing in the server), as on an
     /// acknowledgement-only node.
     pub ack_only: bool,
+    /// A PostgreSQL URL whose user may create databases: the run gets a
+    /// database of its own there instead of the embedded SQLite file.
+    pub database_url: Option<String>,
 }
 
 /// What went wrong while setting up or running.
@@ -135,7 +138,7 @@ pub async fn inbound(args: InboundBench) -> Result<(), BenchError> {
 }
 
 async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchError> {
-    let config = Config {
+    let mut config = Config {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: dir.to_path_buf(),
         demo_data: false,
@@ -143,6 +146,17 @@ async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchErro
         inbound_processing: !args.ack_only,
         ..Config::default()
     };
+    let postgres = args.database_url.as_deref();
+    let database = crate::bench_database::use_engine(&mut config, postgres).await?;
+    let result = measure(args, config).await;
+    if let Some(database) = database {
+        database.drop_it().await;
+    }
+    result
+}
+
+async fn measure(args: &InboundBench, config: Config) -> Result<(), BenchError> {
+    let engine = crate::bench_database::engine_name(args.database_url.as_deref());
     let app = crate::startup::Application::build(config)
         .await
         .map_err(setup_err)?;
@@ -156,7 +170,7 @@ async fn run(args: &InboundBench, dir: &std::path::Path) -> Result<(), BenchErro
     let duration = Duration::from_secs(args.seconds.max(1));
 
     println!(
-        "Plugboard inbound benchmark — SQLite (embedded), loopback, 1 KB signed webhooks{}",
+        "Plugboard inbound benchmark — {engine}, loopback, 1 KB signed webhooks{}",
         if args.ack_only {
             ", acknowledgement only (no processing)"
         } else {

@@ -27,9 +27,35 @@ use crate::bench::{merchant, setup_err, BenchError};
 use crate::config::Config;
 
 /// Runs the benchmark and prints the figures.
-pub async fn run(seconds: u64, concurrency: usize, count: u64) -> Result<(), BenchError> {
+/// `database_url`: a PostgreSQL URL whose user may create databases (the
+/// run gets its own there); `None` runs on the embedded SQLite file.
+pub async fn run(
+    seconds: u64,
+    concurrency: usize,
+    count: u64,
+    database_url: Option<String>,
+) -> Result<(), BenchError> {
     let dir = std::env::temp_dir().join(format!("plugboard-bench-{}", uuid::Uuid::new_v4()));
-    let result = measure(seconds, concurrency, count, &dir).await;
+    let mut config = Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.to_path_buf(),
+        demo_data: false,
+        log: "error".into(),
+        outbound_allowlist: vec!["127.0.0.0/8".into()],
+        ..Config::default()
+    };
+    let postgres = database_url.as_deref();
+    let result = match crate::bench_database::use_engine(&mut config, postgres).await {
+        Ok(database) => {
+            let engine = crate::bench_database::engine_name(postgres);
+            let result = measure(seconds, concurrency, count, config, engine).await;
+            if let Some(database) = database {
+                database.drop_it().await;
+            }
+            result
+        }
+        Err(e) => Err(e),
+    };
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -38,16 +64,9 @@ async fn measure(
     seconds: u64,
     concurrency: usize,
     count: u64,
-    dir: &std::path::Path,
+    config: Config,
+    engine: &str,
 ) -> Result<(), BenchError> {
-    let config = Config {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        data_dir: dir.to_path_buf(),
-        demo_data: false,
-        log: "error".into(),
-        outbound_allowlist: vec!["127.0.0.0/8".into()],
-        ..Config::default()
-    };
     let db_config = config.clone();
     let app = crate::startup::Application::build(config)
         .await
@@ -75,7 +94,7 @@ async fn measure(
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| BenchError::Setup(format!("no endpoint: {registered}")))?;
 
-    println!("Plugboard delivery benchmark — SQLite (embedded), loopback receiver answering 200");
+    println!("Plugboard delivery benchmark — {engine}, loopback receiver answering 200");
     println!(
         "dispatch: {concurrency} callers for {seconds} s; throughput: {count} queued deliveries"
     );

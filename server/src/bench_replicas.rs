@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 
 use entity::{delivery, inbound_event};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, Statement,
+    ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
 use serde_json::{json, Value};
 
 use crate::bench::{closed_loop, connect, setup_err, BenchError, Phase, Target};
+use crate::bench_database::BenchDatabase;
 
 /// Knobs of the run.
 #[derive(Clone, Debug)]
@@ -385,46 +385,4 @@ fn log_output() -> Result<Stdio, BenchError> {
 fn free_port() -> Result<u16, BenchError> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup_err)?;
     Ok(listener.local_addr().map_err(setup_err)?.port())
-}
-
-/// A PostgreSQL database of the run's own.
-struct BenchDatabase {
-    admin: DatabaseConnection,
-    name: String,
-    url: String,
-}
-
-impl BenchDatabase {
-    async fn create(admin_url: &str) -> Result<Self, BenchError> {
-        let admin = Database::connect(admin_url)
-            .await
-            .map_err(|e| BenchError::Setup(format!("PostgreSQL at {admin_url}: {e}")))?;
-        let name = format!("plugboard_bench_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute(Statement::from_string(
-                admin.get_database_backend(),
-                format!("CREATE DATABASE {name}"),
-            ))
-            .await
-            .map_err(setup_err)?;
-        let (base, _) = admin_url
-            .rsplit_once('/')
-            .ok_or_else(|| BenchError::Setup("--postgres-url needs a database path".into()))?;
-        Ok(BenchDatabase {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-
-    async fn drop_it(self) {
-        let _ = self
-            .admin
-            .execute(Statement::from_string(
-                self.admin.get_database_backend(),
-                format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ))
-            .await;
-        let _ = self.admin.close().await;
-    }
 }

@@ -114,6 +114,10 @@ pub enum BenchCommand {
         /// acknowledgement-only node).
         #[arg(long)]
         ack_only: bool,
+        /// Run on PostgreSQL: a URL whose user may create databases (the run
+        /// creates its own and drops it); default the embedded SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// The delivery engine against a loopback receiver: dispatch API
     /// p50/p99, and deliveries/s sent by the workers.
@@ -127,6 +131,10 @@ pub enum BenchCommand {
         /// Deliveries queued for the throughput phase.
         #[arg(long, default_value_t = 20_000)]
         count: u64,
+        /// Run on PostgreSQL: a URL whose user may create databases (the run
+        /// creates its own and drops it); default the embedded SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Ingest and delivery throughput of one and of two `plugboard serve`
     /// processes on one PostgreSQL database and one S3 server (s3s-fs).
@@ -400,6 +408,7 @@ impl Cli {
                         rate,
                         wrk,
                         ack_only,
+                        database_url,
                     },
             } => crate::bench::inbound(crate::bench::InboundBench {
                 seconds: seconds.min(120),
@@ -407,6 +416,7 @@ impl Cli {
                 rate: rate.clamp(1, 50_000),
                 wrk,
                 ack_only,
+                database_url,
             })
             .await
             .map_err(|e| CliError::Usage(e.to_string())),
@@ -416,11 +426,13 @@ impl Cli {
                         seconds,
                         concurrency,
                         count,
+                        database_url,
                     },
             } => crate::bench_deliveries::run(
                 seconds.min(120),
                 concurrency.clamp(1, 512),
                 count.clamp(1, 200_000),
+                database_url,
             )
             .await
             .map_err(|e| CliError::Usage(e.to_string())),

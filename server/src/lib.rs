@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_database;
 pub mod bench_deliveries;
 pub mod bench_replicas;
 pub mod bench_scripts;

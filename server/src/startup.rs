@@ -117,6 +117,10 @@ impl Application {
         }
         let blobs = open_blobs(&config).await?;
         let inbound = inbound_state(&config, &database, keys.clone(), local_addr, blobs.clone())?;
+        let writes = app::domain::group_commit::GroupCommit::start(
+            database.conn.clone(),
+            inbound.pipeline.gate.clone(),
+        );
         let engine = crate::delivery::Engine {
             db: database.conn.clone(),
             keys: keys.clone(),
@@ -129,6 +133,7 @@ impl Application {
             transformers: inbound.pipeline.transformers.clone(),
             wake: Arc::new(tokio::sync::Notify::new()),
             gate: inbound.pipeline.gate.clone(),
+            writes: writes.clone(),
         };
         if workers {
             crate::delivery::spawn_workers(&engine);
@@ -192,6 +197,7 @@ impl Application {
         let outbound = app::domain::outbound::Outbound {
             policy: config.url_policy(),
             sender: Some(Arc::new(engine)),
+            writes: Some(writes),
         };
         let live = crate::live::start(
             database.conn.clone(),

@@ -8,6 +8,7 @@ pub mod capabilities;
 pub mod catalog;
 pub mod catalog_file;
 pub mod demo;
+pub mod group_commit;
 pub mod inbound;
 pub mod install_config;
 pub mod installs;

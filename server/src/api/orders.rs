@@ -45,22 +45,28 @@ pub async fn dispatch(
     // over these bytes, never a re-encoding.
     let raw: RawOrder<'_> = serde_json::from_slice(&body).map_err(bad)?;
     let valid = dispatch::validate(&req)?;
-    let gate = state.pipeline.as_ref().and_then(|p| p.gate.clone());
-    let persisted = {
-        // SQLite: queue at the process's write gate, not in its busy handler.
-        let _turn = match &gate {
-            Some(g) => Some(g.urgent().await),
-            None => None,
-        };
-        dispatch::persist(
-            &state.db,
-            auth.merchant_id,
-            &req,
-            valid,
-            raw.order.get().as_bytes().to_vec(),
-            true,
-        )
-        .await?
+    let merchant_id = auth.merchant_id;
+    let order_body = raw.order.get().as_bytes().to_vec();
+    let persisted = match &state.outbound.writes {
+        // With other callers' dispatches, in one commit.
+        Some(writes) => {
+            writes
+                .write(move |txn| {
+                    Box::pin(async move {
+                        dispatch::persist(txn, merchant_id, &req, valid, order_body, true).await
+                    })
+                })
+                .await?
+        }
+        None => {
+            // SQLite: queue at the process's write gate, not in its busy handler.
+            let gate = state.pipeline.as_ref().and_then(|p| p.gate.clone());
+            let _turn = match &gate {
+                Some(g) => Some(g.urgent().await),
+                None => None,
+            };
+            dispatch::persist(&state.db, merchant_id, &req, valid, order_body, true).await?
+        }
     };
     let order_id = persisted.order.id;
     let mut reason = String::new();

@@ -12,6 +12,7 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::Instant;
 
+use app::domain::group_commit::GroupCommit;
 use app::domain::inbound::write_gate::WriteGate;
 use app::domain::outbound::deliveries::{self, Timing};
 use app::domain::outbound::endpoints;
@@ -22,7 +23,7 @@ use app::domain::scripts::Transformers;
 use app::error::AppResult;
 use entity::crypto::SharedKeyRing;
 use entity::{delivery, webhook_endpoint};
-use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use tokio::sync::Notify;
 
 /// Largest answer body read from a receiver.
@@ -61,23 +62,28 @@ pub struct Engine {
     /// writers queue instead of sleeping in SQLite's busy handler; `None`
     /// on PostgreSQL.
     pub gate: Option<Arc<WriteGate>>,
+    /// Where an inline attempt's record is written: with other callers'
+    /// writes, in one commit.
+    pub writes: GroupCommit,
 }
 
 impl Engine {
-    /// Attempts one claimed delivery and records the attempt; answers the
-    /// delivery as it is now and what the attempt came to.
+    /// Attempts one claimed delivery and records the attempt (in the next
+    /// group commit, with other callers' writes); answers the delivery as
+    /// it is now and what the attempt came to.
     pub async fn attempt(&self, d: delivery::Model) -> AppResult<(delivery::Model, Outcome)> {
         let started = Instant::now();
         let outcome = self.outcome_of(&d).await;
         let latency = started.elapsed();
-        let updated = {
-            let _turn = self.urgent_turn().await;
-            let txn = self.db.begin().await?;
-            let updated =
-                deliveries::record_attempt(&txn, &self.timing, &d, &outcome, latency).await?;
-            txn.commit().await?;
-            updated
-        };
+        let (timing, recorded, what) = (self.timing, d.clone(), outcome.clone());
+        let updated = self
+            .writes
+            .write(move |txn| {
+                Box::pin(async move {
+                    deliveries::record_attempt(txn, &timing, &recorded, &what, latency).await
+                })
+            })
+            .await?;
         tracing::debug!(
             delivery = %d.id,
             attempt = updated.attempts,

@@ -11,6 +11,7 @@ mod accounts;
 mod catalog;
 mod cli;
 mod copy_install;
+mod dispatch_crash;
 mod event_stream;
 mod health;
 mod installs;

@@ -36,6 +36,9 @@ pub struct Outbound {
     pub policy: url_policy::UrlPolicy,
     /// The engine, when this process runs one.
     pub sender: Option<std::sync::Arc<dyn Sender>>,
+    /// Group commit for order dispatch (the API's path), when this process
+    /// serves it; without it each dispatch commits on its own.
+    pub writes: Option<crate::domain::group_commit::GroupCommit>,
 }
 
 impl Outbound {
