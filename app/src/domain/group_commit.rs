@@ -7,9 +7,11 @@
 //!
 //! SQLite has one writer (one group at a time, at the write gate, ahead of
 //! background work); PostgreSQL runs a few groups at once.
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -26,11 +28,16 @@ const QUEUE: usize = 4096;
 /// One caller's write, run inside a group's transaction.
 trait Job: Send {
     /// Runs the write under its own savepoint; answers what to tell the
-    /// caller once the group's commit is known.
-    fn run<'t>(self: Box<Self>, txn: &'t DatabaseTransaction) -> BoxFuture<'t, Box<dyn Reply>>;
+    /// caller once the group's commit is known, and whether the savepoint
+    /// ended cleanly (if not, the transaction's state is unknown and the
+    /// whole group must be rolled back).
+    fn run<'t>(self: Box<Self>, txn: &'t DatabaseTransaction) -> BoxFuture<'t, Ran>;
     /// The group could not even begin.
     fn refuse(self: Box<Self>, error: AppError);
 }
+
+/// A job that ran: its reply, and whether its savepoint ended cleanly.
+type Ran = (Box<dyn Reply>, bool);
 
 /// What a caller hears after the commit.
 trait Reply: Send {
@@ -52,10 +59,10 @@ where
     R: Send + 'static,
     F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, AppResult<R>> + Send + 'static,
 {
-    fn run<'t>(self: Box<Self>, txn: &'t DatabaseTransaction) -> BoxFuture<'t, Box<dyn Reply>> {
+    fn run<'t>(self: Box<Self>, txn: &'t DatabaseTransaction) -> BoxFuture<'t, Ran> {
         let Pending { work, to } = *self;
         Box::pin(async move {
-            let result = match txn.begin().await {
+            let (result, clean) = match txn.begin().await {
                 Ok(savepoint) => {
                     let result = work(&savepoint).await;
                     let ended = match &result {
@@ -63,13 +70,13 @@ where
                         Err(_) => savepoint.rollback().await,
                     };
                     match ended {
-                        Ok(()) => result,
-                        Err(e) => Err(AppError::from(e)),
+                        Ok(()) => (result, true),
+                        Err(e) => (Err(AppError::from(e)), false),
                     }
                 }
-                Err(e) => Err(AppError::from(e)),
+                Err(e) => (Err(AppError::from(e)), false),
             };
-            Box::new(Answer { result, to }) as Box<dyn Reply>
+            (Box::new(Answer { result, to }) as Box<dyn Reply>, clean)
         })
     }
 
@@ -160,18 +167,112 @@ async fn writer(
             }
         };
         let mut replies = Vec::with_capacity(group.len());
+        let mut clean = true;
         for job in group {
-            replies.push(job.run(&txn).await);
-        }
-        let committed = match txn.commit().await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, writes = replies.len(), "a write group did not commit");
-                false
+            // A panicking job drops its caller's answer (the caller hears
+            // Internal); the writer lives on, and the group is undone.
+            match AssertUnwindSafe(job.run(&txn)).catch_unwind().await {
+                Ok((reply, ok)) => {
+                    clean &= ok;
+                    replies.push(reply);
+                }
+                Err(_) => {
+                    tracing::error!("a write panicked; its group is rolled back");
+                    clean = false;
+                }
             }
+        }
+        let committed = if clean {
+            match txn.commit().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, writes = replies.len(), "a write group did not commit");
+                    false
+                }
+            }
+        } else {
+            // A savepoint that did not end cleanly leaves the transaction
+            // in a state nobody can vouch for: nothing of it is kept.
+            tracing::error!(
+                writes = replies.len(),
+                "a savepoint did not end cleanly; the write group is rolled back"
+            );
+            let _ = txn.rollback().await;
+            false
         };
         for reply in replies {
             reply.send(committed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Database};
+
+    use super::*;
+
+    async fn insert(txn: &DatabaseTransaction, x: i64) -> AppResult<()> {
+        txn.execute_unprepared(&format!("INSERT INTO t (x) VALUES ({x})"))
+            .await?;
+        Ok(())
+    }
+
+    async fn rows(db: &DatabaseConnection) -> Vec<i64> {
+        use sea_orm::{FromQueryResult, JsonValue, Statement};
+        JsonValue::find_by_statement(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT x FROM t ORDER BY x",
+        ))
+        .all(db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r["x"].as_i64().unwrap())
+        .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_callers_error_or_panic_stays_its_own_and_the_writer_lives_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("g.db").display());
+        let db = Database::connect(url).await.unwrap();
+        db.execute_unprepared("CREATE TABLE outbox_cursors (last_id INTEGER)")
+            .await
+            .unwrap();
+        db.execute_unprepared("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let writes = GroupCommit::start(db.clone(), Some(Arc::new(WriteGate::default())));
+
+        let (a, b, c) = tokio::join!(
+            writes.write(|txn| Box::pin(insert(txn, 1))),
+            writes.write(|txn| Box::pin(async move {
+                insert(txn, 2).await?;
+                Err::<(), _>(AppError::Conflict("refused".into()))
+            })),
+            writes.write(|txn| Box::pin(insert(txn, 3))),
+        );
+        assert!(a.is_ok() && c.is_ok(), "{a:?} {c:?}");
+        assert!(matches!(b, Err(AppError::Conflict(_))), "{b:?}");
+        assert_eq!(rows(&db).await, [1, 3], "the refused write is undone alone");
+
+        let panicked = writes
+            .write(|txn| {
+                Box::pin(async move {
+                    insert(txn, 4).await?;
+                    if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+                        panic!("a bug in a write");
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err(AppError::Internal)), "{panicked:?}");
+        writes
+            .write(|txn| Box::pin(insert(txn, 5)))
+            .await
+            .expect("the writer outlives a panic");
+        assert_eq!(rows(&db).await, [1, 3, 5], "the panicked write is not kept");
     }
 }
