@@ -79,20 +79,13 @@ async fn measure(
         .pool_max_idle_per_host(concurrency)
         .build()
         .map_err(setup_err)?;
-    let registered: Value = api
-        .post(format!("{base}/api/v1/webhooks/register"))
-        .bearer_auth(&token)
-        .json(&json!({"url": receiver, "outletId": location}))
-        .send()
-        .await
-        .map_err(setup_err)?
-        .json()
-        .await
-        .map_err(setup_err)?;
-    let endpoint: uuid::Uuid = registered["endpoint"]["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| BenchError::Setup(format!("no endpoint: {registered}")))?;
+    let endpoint = register_endpoint(
+        &api,
+        &base,
+        &token,
+        json!({"url": receiver, "outletId": location}),
+    )
+    .await?;
 
     println!("Plugboard delivery benchmark — {engine}, loopback receiver answering 200");
     println!(
@@ -205,6 +198,29 @@ async fn measure(
 }
 
 /// A receiver on loopback that answers 200 `{}` and counts requests.
+/// Registers a webhook endpoint through the API; answers its id.
+pub(crate) async fn register_endpoint(
+    api: &reqwest::Client,
+    base: &str,
+    token: &str,
+    registration: Value,
+) -> Result<uuid::Uuid, BenchError> {
+    let registered: Value = api
+        .post(format!("{base}/api/v1/webhooks/register"))
+        .bearer_auth(token)
+        .json(&registration)
+        .send()
+        .await
+        .map_err(setup_err)?
+        .json()
+        .await
+        .map_err(setup_err)?;
+    registered["endpoint"]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| BenchError::Setup(format!("no endpoint: {registered}")))
+}
+
 /// Queues `count` webhook deliveries to `endpoint` in one transaction, as
 /// due now; answers their ids, in order.
 pub(crate) async fn queue_deliveries(

@@ -27,7 +27,7 @@ use entity::{delivery, inbound_event};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::bench::{closed_loop, connect, setup_err, BenchError, Phase, Target};
 use crate::bench_database::BenchDatabase;
@@ -210,20 +210,9 @@ async fn measure(
         .api
         .clone()
         .ok_or_else(|| BenchError::Setup("no API token".into()))?;
-    let registered: Value = api
-        .post(format!("{base}/api/v1/webhooks/register"))
-        .bearer_auth(&token)
-        .json(&json!({"url": receiver}))
-        .send()
-        .await
-        .map_err(setup_err)?
-        .json()
-        .await
-        .map_err(setup_err)?;
-    let endpoint: uuid::Uuid = registered["endpoint"]["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| BenchError::Setup(format!("no endpoint: {registered}")))?;
+    let endpoint =
+        crate::bench_deliveries::register_endpoint(&api, &base, &token, json!({"url": receiver}))
+            .await?;
     crate::bench_deliveries::queue_deliveries(&db, endpoint, args.count).await?;
     let queued = Instant::now();
     let succeeded = || async {

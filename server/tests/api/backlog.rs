@@ -61,13 +61,7 @@ async fn the_same_item_twice_in_one_group_ends_with_the_latest(app: TestApp) {
     );
 
     // A processor on the same database and files takes the backlog at once.
-    let mut config = app.config.clone();
-    config.inbound_processing = true;
-    config.demo_data = false;
-    let processor = server::Application::with_listener(config, bind().await)
-        .await
-        .expect("processor builds");
-    tokio::spawn(processor.run_until_stopped());
+    start_processor(&app).await;
 
     for id in &ids {
         let event = pos.settled(id).await;
@@ -97,6 +91,17 @@ async fn the_same_item_twice_in_one_group_ends_with_the_latest(app: TestApp) {
         4
     );
     assert_eq!(pos.events().await.len(), 4);
+}
+
+/// Starts a processor on the same database and files.
+async fn start_processor(app: &TestApp) {
+    let mut config = app.config.clone();
+    config.inbound_processing = true;
+    config.demo_data = false;
+    let processor = server::Application::with_listener(config, bind().await)
+        .await
+        .expect("processor builds");
+    tokio::spawn(processor.run_until_stopped());
 }
 
 /// Acknowledges `n` menu events on `pos`; answers their ids.
@@ -160,13 +165,7 @@ async fn postgres_holds_one_connections_order_across_processors() {
     )
     .await;
 
-    let mut config = app.config.clone();
-    config.inbound_processing = true;
-    config.demo_data = false;
-    let processor = server::Application::with_listener(config, bind().await)
-        .await
-        .expect("processor builds");
-    tokio::spawn(processor.run_until_stopped());
+    start_processor(&app).await;
 
     for id in &other_ids {
         assert_eq!(other.settled(id).await["status"], "processed");
